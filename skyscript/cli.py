@@ -1,0 +1,316 @@
+"""The `skyscript` command: run the pipeline locally, run one step (what a pod runs), export,
+inspect status and lineage, manage the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from skyscript.config import Settings, load_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(drama)s/%(episode)s/%(step)s] %(message)s"
+
+
+class _Defaults(logging.Filter):
+    """Give every record the drama/episode/step fields the format names."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for k in ("drama", "episode", "step"):
+            if not hasattr(record, k):
+                setattr(record, k, "-")
+        return True
+
+
+def setup_logging(level: str, quiet_console: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_Defaults())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, "%H:%M:%S"))
+    root = logging.getLogger("skyscript")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet_console else level.upper())
+    root.propagate = False
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]  # type: ignore[no-any-return]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="SKYSCRIPT_CONFIG",
+              help="TOML settings file (default: $SKYSCRIPT_CONFIG; environment SKYSCRIPT_* overrides it).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every step of every episode.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
+    """SkyScript: turn short-drama episodes into a SkyScript-100M style dataset.
+
+    \b
+    With no configuration everything lives under $SKYSCRIPT_HOME (default ~/.skyscript):
+    a SQLite lineage database and a local object store. Point SKYSCRIPT_DATABASE_URL at
+    Postgres and SKYSCRIPT_STORE_URL at s3://host:port for production.
+
+    \b
+    Typical use:
+      skyscript run ~/videos/drama1 --drama drama1     # whole pipeline, locally
+      skyscript status --drama drama1                  # what happened, what was lost
+      skyscript export --drama drama1 --out ./ds --frames
+      skyscript trace drama1--ep01--f0000120           # where a keyframe came from
+    """
+    settings = load_settings(config_file) if config_file else Settings()
+    setup_logging(settings.log_level if verbose else "WARNING")
+    ctx.obj = {"settings": settings, "verbose": verbose}
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--drama", "drama_id", required=True, help="Drama id (lower-case letters, digits, '-').")
+@click.option("--steps", default=None, help="Comma-separated episode steps to run (default: all).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
+@click.pass_context
+def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, no_progress: bool) -> None:
+    """Run the whole pipeline in-process on SOURCES (files, folders, http(s) URLs, s3://bucket/prefix).
+
+    Episodes already ingested with the same content are not re-copied; re-running replaces each
+    step's outputs and duplicates nothing. Bad files are quarantined with their reason and the
+    run carries on; the exit code is 1 when any episode failed or the loss gate did not pass.
+    """
+    from tqdm import tqdm
+
+    from skyscript.context import open_context
+    from skyscript.pipeline import run_drama
+
+    settings = _settings(ctx)
+    sctx = open_context(settings, drama_id)
+    bar = tqdm(total=0, unit="step", disable=no_progress, file=sys.stderr, dynamic_ncols=True)
+
+    def on_total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    def on_step(step: str, episode: str | None) -> None:
+        bar.set_description(f"{(episode or '').split('--', 1)[-1]} {step}")
+        bar.update(1)
+
+    summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
+    bar.close()
+    _print_summary(summary, settings)
+    sctx.db.dispose()
+    sys.exit(0 if summary.ok else 1)
+
+
+def _print_summary(summary: Any, settings: Settings) -> None:
+    loss = summary.loss
+    click.echo(f"drama {summary.drama_id}  run {summary.dag_run_id}")
+    if loss is not None:
+        click.echo(
+            f"  episodes: {loss.episodes} ({loss.episodes_lost} quarantined)   keyframes: {loss.keyframes} "
+            f"({loss.keyframes_lost} lost)   loss rate {loss.loss_rate:.2%} "
+            f"(gate {loss.max_loss_rate:.0%}: {'pass' if loss.passed else 'FAIL'})"
+        )
+        for reason, n in sorted(loss.by_reason.items()):
+            click.echo(f"    lost {n} x {reason}")
+    for ep, reason in sorted(summary.quarantined.items()):
+        click.echo(f"  quarantined {ep}: {reason}")
+    for res in summary.failed:
+        click.echo(f"  FAILED {res.step} on {res.episode_id}: {res.error}")
+    click.echo(f"  lineage database: {settings.database_url}")
+    click.echo(f"  object store:     {settings.store_url}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--drama", "drama_id", required=True, help="Drama id.")
+@click.option("--episode", "episode_ids", multiple=True, help="Episode id (repeat for several; per-episode steps).")
+@click.option("--source", "sources", multiple=True, help="Source for the ingest step (repeatable).")
+@click.option("--dag-run-id", default=None, help="Airflow DAG run id, recorded in lineage.")
+@click.option("--try-number", default=1, type=int, show_default=True, help="Airflow try number, recorded in lineage.")
+@click.option("--param", "params", multiple=True, help="Extra step parameter KEY=VALUE (repeatable).")
+@click.pass_context
+def step(
+    ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], sources: tuple[str, ...],
+    dag_run_id: str | None, try_number: int, params: tuple[str, ...],
+) -> None:
+    """Run one step NAME for the given ids: the entry point each pod runs.
+
+    Prints one JSON line per result on stdout. Exits 1 when a step failed (so that the
+    orchestrator retries it); a quarantined episode is a result, not a failure.
+    """
+    from skyscript.context import open_context
+    from skyscript.steps import registry
+    from skyscript.steps.runner import run_step
+
+    try:
+        spec = registry.get(name)
+    except KeyError as exc:
+        raise click.UsageError(str(exc)) from None
+    extra: dict[str, Any] = dict(p.split("=", 1) for p in params)
+    if sources:
+        extra["sources"] = list(sources)
+    sctx = open_context(_settings(ctx), drama_id, dag_run_id=dag_run_id, try_number=try_number, params=extra)
+    impl = spec.load()
+    targets: list[str | None] = list(episode_ids) if spec.scope == "episode" else [None]
+    if spec.scope == "episode" and not episode_ids:
+        raise click.UsageError(f"step {name} runs per episode: give --episode")
+    failed = False
+    for ep in targets:
+        res = run_step(impl, sctx, ep)
+        failed |= res.status == "failed" and not _is_quarantine(sctx, ep)
+        click.echo(json.dumps({"step": res.step, "episode": res.episode_id, "status": res.status,
+                               "step_run_id": res.step_run_id, "counts": res.counts, "error": res.error}))
+    sctx.db.dispose()
+    sys.exit(1 if failed else 0)
+
+
+def _is_quarantine(sctx: Any, episode_id: str | None) -> bool:
+    if episode_id is None:
+        return False
+    from skyscript.db.models import Episode
+
+    with sctx.db.session() as s:
+        ep = s.get(Episode, episode_id)
+        return ep is not None and ep.status == "quarantined"
+
+
+@cli.command()
+@click.option("--drama", "drama_id", default=None, help="One drama (default: every drama).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
+    """What a drama's runs did: row counts, step runs by status, losses by reason, the loss gate."""
+    from sqlalchemy import func, select
+
+    from skyscript.db import lineage
+    from skyscript.db.engine import Database
+    from skyscript.db.models import Drama, StepRun
+    from skyscript.quality.loss import loss_report
+
+    settings = _settings(ctx)
+    db = Database(settings.database_url or "")
+    db.upgrade()
+    out: list[dict[str, Any]] = []
+    with db.session() as s:
+        dramas = [drama_id] if drama_id else list(s.scalars(select(Drama.id).order_by(Drama.id)))
+        for d in dramas:
+            runs = dict(
+                s.execute(select(StepRun.status, func.count()).where(StepRun.drama_id == d).group_by(StepRun.status)).all()
+            )
+            failures = [
+                {"step": r.step, "episode": r.episode_id, "error": r.error, "at": r.started_at.isoformat()}
+                for r in s.scalars(
+                    select(StepRun).where(StepRun.drama_id == d, StepRun.status == "failed").order_by(StepRun.id.desc()).limit(20)
+                )
+            ]
+            out.append({
+                "drama": d,
+                "rows": lineage.table_counts(s, d),
+                "step_runs": runs,
+                "recent_failures": failures,
+                "loss": loss_report(s, d, settings.thresholds.max_loss_rate).as_dict(),
+            })
+    db.dispose()
+    if as_json:
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    if not out:
+        click.echo("no dramas yet: run `skyscript run PATH --drama ID`")
+    for d in out:
+        loss = d["loss"]
+        click.echo(f"drama {d['drama']}")
+        click.echo("  rows: " + ", ".join(f"{k} {v}" for k, v in d["rows"].items()))
+        click.echo("  step runs: " + ", ".join(f"{k} {v}" for k, v in sorted(d["step_runs"].items())))
+        click.echo(
+            f"  loss: {loss['loss_rate']:.2%} (episodes {loss['episodes_lost']}/{loss['episodes']}, "
+            f"keyframes {loss['keyframes_lost']}/{loss['keyframes']}) gate {loss['max_loss_rate']:.0%}: "
+            f"{'pass' if loss['passed'] else 'FAIL'}"
+        )
+        for reason, n in sorted(loss["by_reason"].items()):
+            click.echo(f"    {reason}: {n}")
+        for f in d["recent_failures"][:5]:
+            click.echo(f"  failed {f['step']} {f['episode']}: {f['error']}")
+
+
+@cli.command()
+@click.argument("keyframe_id")
+@click.pass_context
+def trace(ctx: click.Context, keyframe_id: str) -> None:
+    """Trace KEYFRAME_ID back to its shot, episode, source file, step runs, models and losses (JSON)."""
+    from dataclasses import asdict
+
+    from skyscript.db import lineage
+    from skyscript.db.engine import Database
+
+    db = Database(_settings(ctx).database_url or "")
+    try:
+        with db.session() as s:
+            t = lineage.trace_keyframe(s, keyframe_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.dispose()
+    click.echo(json.dumps(asdict(t), indent=2, default=str))
+
+
+@cli.command()
+@click.option("--drama", "drama_id", required=True, help="Drama to export.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--frames", is_flag=True, help="Also write the published (privacy-masked) JPEGs and a frame_file column.")
+@click.pass_context
+def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> None:
+    """Write the drama's dataset files (episodes/shots/keyframes Parquet, with --frames the masked JPEGs)."""
+    from skyscript.context import open_context
+    from skyscript.export import export_drama
+
+    sctx = open_context(_settings(ctx), drama_id)
+    written = export_drama(sctx, Path(out_dir), with_frames=frames)
+    sctx.db.dispose()
+    for name, n in written.items():
+        click.echo(f"{name}: {n} rows")
+    click.echo(f"written to {Path(out_dir).resolve()}")
+
+
+@cli.command("steps")
+def list_steps() -> None:
+    """List the pipeline's steps in order, with scope and resource profile."""
+    from skyscript.steps import registry
+
+    for spec in registry.PIPELINE:
+        r = spec.resources
+        gpu = f" gpu={r.gpu}" if r.gpu else ""
+        click.echo(f"{spec.name:<12} {spec.scope:<8} cpu={r.cpu} mem={r.memory_gi}Gi{gpu} image={r.image}  {spec.description}")
+
+
+@cli.command("config")
+@click.pass_context
+def show_config(ctx: click.Context) -> None:
+    """Print the settings in force (secrets masked)."""
+    click.echo(json.dumps(_settings(ctx).public_dict(), indent=2, default=str))
+
+
+@cli.group()
+def db() -> None:
+    """Lineage database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply Alembic migrations up to REVISION."""
+    from skyscript.db.engine import Database, current_revision, upgrade
+
+    database = Database(_settings(ctx.find_root()).database_url or "")
+    upgrade(database.engine, revision)
+    click.echo(f"{database.engine.url.render_as_string(hide_password=True)} at revision {current_revision(database.engine)}")
+    database.dispose()
+
+
+def main() -> None:
+    cli(prog_name="skyscript")
+
+
+if __name__ == "__main__":
+    main()

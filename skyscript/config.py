@@ -1,0 +1,147 @@
+"""One settings object for the whole platform.
+
+Every value can come from the environment (prefix ``SKYSCRIPT_``, nested fields joined with
+``__``), from a TOML file named by ``SKYSCRIPT_CONFIG`` (or passed to :func:`load_settings`),
+or from its default. The defaults are the *embedded default*: SQLite and a local-directory
+object store under ``SKYSCRIPT_HOME`` (``~/.skyscript``), so nothing needs configuring on a
+laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SKYSCRIPT_HOME") or Path.home() / ".skyscript").expanduser()
+
+
+class ExecutionMode(str, Enum):
+    local = "local"
+    kubernetes = "kubernetes"
+
+
+class Thresholds(BaseModel):
+    """The two gates of the paper: loss at most 4%, calibrated accuracy at least 90%."""
+
+    max_loss_rate: float = Field(0.04, ge=0.0, le=1.0)
+    min_accuracy: float = Field(0.90, ge=0.0, le=1.0)
+
+
+class VideoSettings(BaseModel):
+    """Parameters of the CPU video stage."""
+
+    analysis_width: int = Field(320, ge=64, description="width frames are scaled to for shot/motion analysis")
+    content_threshold: float = Field(27.0, gt=0, description="PySceneDetect ContentDetector threshold")
+    adaptive_threshold: float = Field(3.0, gt=0, description="PySceneDetect AdaptiveDetector threshold")
+    min_shot_frames: int = Field(8, ge=1, description="shortest shot, in frames")
+    keyframes_per_shot: int = Field(1, ge=1, le=16)
+    keyframe_window_s: float = Field(0.5, gt=0, description="candidate window: the sharpest frame of each is kept")
+    duplicate_hash_distance: int = Field(6, ge=0, description="max dHash Hamming distance for near-duplicates")
+    blur_threshold: float = Field(40.0, ge=0, description="variance of Laplacian below which a frame is blurred")
+    occlusion_threshold: float = Field(0.6, ge=0, le=1, description="share of a near-uniform frame that counts as occluded")
+    subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
+    jpeg_quality: int = Field(92, ge=50, le=100)
+    mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
+
+
+class ModelEndpoint(BaseModel):
+    """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, ...)."""
+
+    url: str | None = None
+    model: str = "internvl2"
+    api_key: SecretStr = SecretStr("none")
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    concurrency: int = Field(4, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SKYSCRIPT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    home: Path = Field(default_factory=default_home, description="data directory of the embedded default")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under home")
+    store_url: str | None = Field(
+        None, description="file:///path or s3://host:port (add ?secure=true for TLS); default a folder under home"
+    )
+    store_access_key: SecretStr | None = None
+    store_secret_key: SecretStr | None = None
+    store_region: str | None = None
+    private_bucket: str = "skyscript-private"
+    public_bucket: str = "skyscript-public"
+    presign_expiry_s: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    model_dir: Path | None = Field(None, description="where model weights are resolved; default home/models")
+    vlm: ModelEndpoint = Field(default_factory=ModelEndpoint)
+    correction: ModelEndpoint = Field(default_factory=lambda: ModelEndpoint(model="json-corrector"))
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    video: VideoSettings = Field(default_factory=VideoSettings)
+    mode: ExecutionMode = ExecutionMode.local
+    log_level: str = "INFO"
+
+    @field_validator("home", "model_dir", mode="after")
+    @classmethod
+    def _expand(cls, v: Path | None) -> Path | None:
+        return v.expanduser().resolve() if v is not None else None
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> "Settings":
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.home / 'lineage.db'}"
+        if self.store_url is None:
+            self.store_url = (self.home / "store").as_uri()
+        if self.model_dir is None:
+            self.model_dir = self.home / "models"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SKYSCRIPT_CONFIG")
+        if config_file:
+            path = Path(config_file).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"SKYSCRIPT_CONFIG names {path}, which does not exist")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings with secrets masked, for logs and `skyscript config`."""
+        return self.model_dump(mode="json")
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; an explicit config file wins over ``SKYSCRIPT_CONFIG``."""
+    if config_file is not None:
+        old = os.environ.get("SKYSCRIPT_CONFIG")
+        os.environ["SKYSCRIPT_CONFIG"] = str(config_file)
+        try:
+            return Settings(**overrides)
+        finally:
+            if old is None:
+                os.environ.pop("SKYSCRIPT_CONFIG", None)
+            else:
+                os.environ["SKYSCRIPT_CONFIG"] = old
+    return Settings(**overrides)

@@ -1,0 +1,86 @@
+"""Deterministic identifiers and object-store keys.
+
+Every id derives from natural ids (drama, episode, shot, frame), so a re-run computes the same
+ids and its writes become upserts, never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str, max_len: int = 60) -> str:
+    """Lower-case, ``[a-z0-9-]`` only; never empty."""
+    s = _SLUG_RE.sub("-", text.lower()).strip("-")[:max_len].strip("-")
+    return s or "x"
+
+
+def validate_drama_id(drama_id: str) -> str:
+    if not drama_id or slug(drama_id) != drama_id:
+        raise ValueError(
+            f"drama id {drama_id!r} is not valid: use lower-case letters, digits and '-' (e.g. {slug(drama_id or 'my drama')!r})"
+        )
+    return drama_id
+
+
+def episode_id(drama_id: str, source_name: str) -> str:
+    """``<drama>--<slug of the file's stem>``: stable across re-runs of the same file name."""
+    stem = PurePosixPath(source_name).stem or source_name
+    return f"{drama_id}--{slug(stem)}"
+
+
+def shot_id(episode: str, shot_index: int) -> str:
+    return f"{episode}--s{shot_index:04d}"
+
+
+def keyframe_id(episode: str, frame_index: int) -> str:
+    return f"{episode}--f{frame_index:07d}"
+
+
+def drama_of(any_id: str) -> str:
+    return any_id.split("--", 1)[0]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """Digest of a prompt or parameters, recorded in lineage."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Object-store keys. Raw media and unmasked frames live in the private area;
+    masked frames and reports in the published area."""
+
+    drama: str
+
+    def raw_video(self, episode: str, suffix: str) -> str:
+        return f"raw/{self.drama}/{episode}/source{suffix.lower()}"
+
+    def frame(self, episode: str, shot_index: int, frame_index: int) -> str:
+        return f"frames/{self.drama}/{episode}/s{shot_index:04d}/f{frame_index:07d}.jpg"
+
+    def signals(self, episode: str) -> str:
+        return f"signals/{self.drama}/{episode}/frames.parquet"
+
+    def report(self, name: str) -> str:
+        return f"reports/{self.drama}/{name}"
+
+    def raw_answer(self, episode: str, frame_index: int, step: str) -> str:
+        return f"answers/{self.drama}/{episode}/{step}/f{frame_index:07d}.json"

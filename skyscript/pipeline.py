@@ -1,0 +1,84 @@
+"""Local mode: the whole pipeline in-process for one drama, step by step per episode."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from skyscript.db import lineage
+from skyscript.quality.loss import LossReport, loss_report
+from skyscript.steps import registry
+from skyscript.steps.base import StepContext, StepResult
+from skyscript.steps.runner import run_step
+
+
+@dataclass
+class RunSummary:
+    drama_id: str
+    dag_run_id: str
+    results: list[StepResult] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)  # episode -> reason
+    failed: list[StepResult] = field(default_factory=list)
+    loss: LossReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and (self.loss is None or self.loss.passed)
+
+
+ProgressHook = Callable[[str, str | None], None]
+
+
+def run_drama(
+    ctx: StepContext,
+    sources: list[str],
+    *,
+    steps: list[str] | None = None,
+    on_step: ProgressHook | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> RunSummary:
+    """Ingest ``sources`` into the drama, then run every episode step on every episode.
+
+    A failing step is recorded (step run + loss row) and the episode's later steps are
+    skipped; the other episodes carry on.
+    """
+    ctx.dag_run_id = ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}"
+    summary = RunSummary(ctx.drama_id, ctx.dag_run_id)
+    wanted = set(steps) if steps else None
+    ingest = registry.get("ingest").load()
+    ctx.params = {"sources": list(sources)}
+    res = run_step(ingest, ctx, None)
+    ctx.params = {}
+    summary.results.append(res)
+    if res.status == "failed":
+        summary.failed.append(res)
+        return summary
+    specs = [s for s in registry.episode_steps() if wanted is None or s.name in wanted]
+    loaded = [spec.load() for spec in specs]
+    with ctx.db.session() as s:
+        episodes = [e.id for e in lineage.episodes_of(s, ctx.drama_id)]
+    if on_total:
+        on_total(len(episodes) * len(loaded))
+    for ep in episodes:
+        for i, step in enumerate(loaded):
+            if on_step:
+                on_step(step.name, ep)
+            res = run_step(step, ctx, ep)
+            summary.results.append(res)
+            if res.status == "skipped" or (res.status == "failed" and step.name == "probe"):
+                for _ in loaded[i + 1 :]:
+                    if on_step:
+                        on_step("skip", ep)
+                break
+            if res.status == "failed":
+                summary.failed.append(res)
+                for _ in loaded[i + 1 :]:
+                    if on_step:
+                        on_step("skip", ep)
+                break
+    with ctx.db.session() as s:
+        for e in lineage.episodes_of(s, ctx.drama_id, status="quarantined"):
+            summary.quarantined[e.id] = e.error or "quarantined"
+        summary.loss = loss_report(s, ctx.drama_id, ctx.settings.thresholds.max_loss_rate)
+    return summary

@@ -1,0 +1,1 @@
+"""Data-quality: loss accounting and the gates (loss rate, calibrated accuracy)."""

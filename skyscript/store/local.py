@@ -1,0 +1,76 @@
+"""Object store in a local directory: the embedded default."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from skyscript.store.base import Area, ObjectNotFound, ObjectStore, StoredObject, check_key, digest_of
+
+
+class LocalStore(ObjectStore):
+    """``<root>/<area>/<key>``. Writes go to a temporary file in the same folder, are fsynced
+    and renamed into place, so a crash never leaves a half-written object under its key."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        for area in Area:
+            (self.root / area.value).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, area: Area, key: str) -> Path:
+        return self.root / Area(area).value / check_key(key)
+
+    def put_bytes(self, area: Area, key: str, data: bytes, content_type: str = "application/octet-stream") -> StoredObject:
+        path = self._path(area, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredObject(Area(area), key, len(data), digest_of(data))
+
+    def get_bytes(self, area: Area, key: str) -> bytes:
+        path = self._path(area, key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ObjectNotFound(f"no object {Area(area).value}:{key} in {self.root}") from None
+
+    def exists(self, area: Area, key: str) -> bool:
+        return self._path(area, key).is_file()
+
+    def stat(self, area: Area, key: str) -> StoredObject:
+        data = self.get_bytes(area, key)
+        return StoredObject(Area(area), key, len(data), digest_of(data))
+
+    def list(self, area: Area, prefix: str = "") -> Iterator[str]:
+        base = self.root / Area(area).value
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                key = path.relative_to(base).as_posix()
+                if key.startswith(prefix):
+                    yield key
+
+    def delete(self, area: Area, key: str) -> None:
+        self._path(area, key).unlink(missing_ok=True)
+
+    def presigned_get(self, area: Area, key: str, expires_s: int = 3600) -> str:
+        path = self._path(area, key)
+        if not path.is_file():
+            raise ObjectNotFound(f"no object {Area(area).value}:{key} in {self.root}")
+        return path.as_uri()
+
+    def path_of(self, area: Area, key: str) -> Path:
+        """Local path of an object (local backend only; used to hand files to decoders)."""
+        return self._path(area, key)
+
+    def describe(self) -> str:
+        return f"local directory {self.root}"

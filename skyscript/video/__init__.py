@@ -1,0 +1,1 @@
+"""The CPU video stage: probing, the single decode pass, shots, keyframes, quality, motion."""
