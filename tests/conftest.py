@@ -11,13 +11,16 @@ import os
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
 from skyscript.config import Settings
 from skyscript.context import open_context
 from skyscript.steps.base import StepContext
+
+if TYPE_CHECKING:
+    from skyscript.devtools.s3server import SeaweedS3
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("SKYSCRIPT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -97,3 +100,32 @@ def pg_ctx(tmp_path: Path, pg_url: str) -> Iterator[StepContext]:
     c = open_context(Settings(home=tmp_path / "home", database_url=pg_url), "test-drama")
     yield c
     c.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator["SeaweedS3"]:
+    """A real S3 server (SeaweedFS ``weed mini``) on loopback for the whole session."""
+    from skyscript.devtools.s3server import SeaweedS3
+
+    try:
+        srv = SeaweedS3().start()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def s3_settings(tmp_path: Path, s3_server: "SeaweedS3") -> Settings:
+    """Settings on the real S3 server with buckets unique to the test."""
+    tag = uuid.uuid4().hex[:8]
+    return Settings(
+        home=tmp_path / "home",
+        store_url=s3_server.url,
+        store_access_key=s3_server.access_key,
+        store_secret_key=s3_server.secret_key,
+        private_bucket=f"priv-{tag}",
+        public_bucket=f"pub-{tag}",
+    )

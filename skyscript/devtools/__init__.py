@@ -1,0 +1,1 @@
+"""Developer and test tooling: local servers the tests and the README start."""

@@ -1,0 +1,29 @@
+import pytest
+
+from skyscript import ids
+
+
+def test_ids_are_deterministic_and_nested() -> None:
+    ep = ids.episode_id("my-drama", "/x/y/Episode 01.mp4")
+    assert ep == "my-drama--episode-01"
+    assert ids.shot_id(ep, 3) == "my-drama--episode-01--s0003"
+    assert ids.keyframe_id(ep, 120) == "my-drama--episode-01--f0000120"
+    assert ids.drama_of(ids.keyframe_id(ep, 120)) == "my-drama"
+
+
+def test_slug_never_empty() -> None:
+    assert ids.slug("!!!") == "x"
+    assert ids.slug("Ünïcode Name") == "n-code-name"
+
+
+@pytest.mark.parametrize("bad", ["", "Upper", "has space", "under_score"])
+def test_invalid_drama_ids_are_rejected_with_a_suggestion(bad: str) -> None:
+    with pytest.raises(ValueError, match="drama id"):
+        ids.validate_drama_id(bad)
+
+
+def test_keys_separate_raw_frames_and_reports() -> None:
+    k = ids.Keys("d")
+    assert k.raw_video("d--e", ".MP4") == "raw/d/d--e/source.mp4"
+    assert k.frame("d--e", 2, 98) == "frames/d/d--e/s0002/f0000098.jpg"
+    assert k.report("loss.json") == "reports/d/loss.json"
