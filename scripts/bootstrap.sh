@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install SkyScript with the given extras (default: the embedded default's
+# CPU stack). Idempotent: does nothing when the same pyproject.toml + extras are installed.
+#   usage: scripts/bootstrap.sh [EXTRAS]      e.g. scripts/bootstrap.sh cv,postgres,gx,airflow,dev
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+extras="${1:-cv,postgres}"
+py="${PYTHON:-python3}"
+if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: SkyScript needs Python >= 3.11 (found: $("$py" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$py" -m venv .venv
+stamp=".venv/.skyscript-$(cat pyproject.toml <(echo "$extras") | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "installing skyscript[$extras] into .venv (first time: a minute or two)..." >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" >&2
+  touch "$stamp"
+fi
