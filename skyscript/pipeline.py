@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from skyscript.db import lineage
@@ -43,13 +43,11 @@ def run_drama(
     A failing step is recorded (step run + loss row) and the episode's later steps are
     skipped; the other episodes carry on.
     """
-    ctx.dag_run_id = ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}"
-    summary = RunSummary(ctx.drama_id, ctx.dag_run_id)
+    ctx = replace(ctx, dag_run_id=ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}", params={})
+    summary = RunSummary(ctx.drama_id, ctx.dag_run_id or "")
     wanted = set(steps) if steps else None
     ingest = registry.get("ingest").load()
-    ctx.params = {"sources": list(sources)}
-    res = run_step(ingest, ctx, None)
-    ctx.params = {}
+    res = run_step(ingest, replace(ctx, params={"sources": list(sources)}), None)
     summary.results.append(res)
     if res.status == "failed":
         summary.failed.append(res)

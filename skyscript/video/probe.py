@@ -38,6 +38,9 @@ def probe(path: str | Path, name: str | None = None) -> VideoInfo:
     with container:
         if not container.streams.video:
             raise BadInput("not_a_video", f"{label} has no video stream")
+        fmt = container.format.name or ""
+        if fmt == "image2" or fmt.endswith("_pipe"):
+            raise BadInput("not_a_video", f"{label} is a still image ({fmt}), not a video")
         stream = container.streams.video[0]
         codec = stream.codec_context.name if stream.codec_context else "unknown"
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -63,6 +66,8 @@ def probe(path: str | Path, name: str | None = None) -> VideoInfo:
             frame_count = int(round(container.duration / 1_000_000 * fps))
         else:
             frame_count = 0
+        if 0 < frame_count < 2:
+            raise BadInput("too_short", f"{label} has {frame_count} frame(s)")
         start = float(first_pts * tb) * fps if first_pts is not None else 0.0
         return VideoInfo(
             fps=fps,

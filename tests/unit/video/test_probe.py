@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from skyscript.steps.base import BadInput
+from skyscript.video.probe import probe
+
+
+def test_megamind_properties(sample_media: Path) -> None:
+    info = probe(sample_media / "Megamind.avi")
+    assert (info.width, info.height, info.frame_count) == (720, 528, 270)
+    assert info.fps == pytest.approx(23.976, abs=1e-3)
+    assert info.duration_s == pytest.approx(270 / 23.976, abs=0.01)
+    assert info.start_pts_frames == 1.0  # the first frame's timestamp is 1, not 0
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "empty_file"), (b"this is plain text, not a video\n" * 50, "not_a_video")],
+)
+def test_bad_files_raise_bad_input_with_reason(tmp_path: Path, content: bytes, reason: str) -> None:
+    f = tmp_path / "ep.mp4"
+    f.write_bytes(content)
+    with pytest.raises(BadInput) as err:
+        probe(f, "ep07.mp4")
+    assert err.value.reason == reason
+    assert "ep07.mp4" in err.value.detail
+
+
+def test_an_image_is_not_a_video(sample_media: Path) -> None:
+    # an image decodes as a single-frame "video" in FFmpeg; it must not count as an episode
+    with pytest.raises(BadInput) as err:
+        probe(sample_media / "messi5.jpg")
+    assert err.value.reason in ("not_a_video", "no_frames", "too_short")
