@@ -1,0 +1,81 @@
+"""Ingest from every kind of source for real: a folder, an HTTP server, an S3 prefix; content
+digests skip what is already ingested, and unreachable sources become loss rows."""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import threading
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from minio import Minio
+from sqlalchemy import select
+
+from skyscript.context import open_context
+from skyscript.db import lineage
+from skyscript.db.models import Episode
+from skyscript.pipeline import run_drama
+from skyscript.steps.ingest import IngestStep
+from skyscript.steps.runner import run_step
+from skyscript.store import Area
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def http_root(tmp_path: Path, sample_media: Path) -> Iterator[str]:
+    root = tmp_path / "www"
+    root.mkdir()
+    shutil.copy(sample_media / "Megamind.avi", root / "ep01.avi")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_http_source_and_unreachable_url(ctx, http_root: str) -> None:  # type: ignore[no-untyped-def]
+    res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{http_root}/ep01.avi", f"{http_root}/missing.avi"]}), None)
+    assert res.status == "success"
+    assert (res.counts["new"], res.counts["unreachable"]) == (1, 1)
+    with ctx.db.session() as s:
+        ep = s.get(Episode, "test-drama--ep01")
+        assert ep.source_uri == f"{http_root}/ep01.avi" and ep.size_bytes == 1189270
+        losses = [(lo.item_kind, lo.item_id, lo.reason) for lo in lineage.losses_of(s, "test-drama")]
+    assert losses == [("source", f"{http_root}/missing.avi", "source_unreachable")]
+    assert ctx.store.exists(Area.private, "raw/test-drama/test-drama--ep01/source.avi")
+
+
+def test_duplicate_content_under_another_name_is_skipped(ctx, tmp_path: Path, sample_media: Path) -> None:  # type: ignore[no-untyped-def]
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(sample_media / "Megamind.avi", d / "a.avi")
+    shutil.copy(sample_media / "Megamind.avi", d / "b.avi")
+    res = run_step(IngestStep(), replace(ctx, params={"sources": [str(d)]}), None)
+    assert (res.counts["files"], res.counts["new"], res.counts["duplicate"]) == (2, 1, 1)
+    with ctx.db.session() as s:
+        assert list(s.scalars(select(Episode.id))) == ["test-drama--a"]
+
+
+def test_s3_prefix_source_with_s3_store_and_postgres(s3_settings, s3_server, pg_url: str, sample_media: Path) -> None:  # type: ignore[no-untyped-def]
+    client = Minio(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, secure=False)
+    bucket = "crawl-" + s3_settings.private_bucket.removeprefix("priv-")
+    client.make_bucket(bucket)
+    client.fput_object(bucket, "dramas/d1/ep01.avi", str(sample_media / "Megamind.avi"))
+    client.put_object(bucket, "dramas/d1/notes.txt", __import__("io").BytesIO(b"x"), 1)
+    settings = s3_settings.model_copy(update={"database_url": pg_url})
+    c = open_context(settings, "s3-drama")
+    try:
+        summary = run_drama(c, [f"s3://{bucket}/dramas/d1/"])
+        assert summary.failed == [] and summary.quarantined == {}
+        with c.db.session() as s:
+            ep = s.get(Episode, "s3-drama--ep01")
+            assert (ep.source_uri, ep.status, ep.frame_count) == (f"s3://{bucket}/dramas/d1/ep01.avi", "ok", 270)
+        # the raw media went to the private bucket of the S3 store
+        assert c.store.stat(Area.private, "raw/s3-drama/s3-drama--ep01/source.avi").size == 1189270
+    finally:
+        c.db.dispose()
