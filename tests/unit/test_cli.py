@@ -1,0 +1,73 @@
+"""The `skyscript` command: help, step entry point (what pods run), db upgrade, steps, config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skyscript.cli import cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("SKYSCRIPT_HOME", str(tmp_path / "home"))
+    return CliRunner()
+
+
+def test_help_explains_every_command(runner: CliRunner) -> None:
+    res = runner.invoke(cli, ["--help"])
+    assert res.exit_code == 0
+    for cmd in ("run", "step", "export", "status", "db", "trace", "steps", "config"):
+        assert f"  {cmd} " in res.output
+    assert "SKYSCRIPT_HOME" in res.output
+    res = runner.invoke(cli, ["run", "--help"])
+    assert "quarantined" in res.output and "--drama" in res.output
+
+
+def test_step_entry_point_prints_json_and_exit_codes(runner: CliRunner, tmp_path: Path, sample_media: Path) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(sample_media / "Megamind.avi", d / "ep01.avi")
+    (d / "ep02.mp4").write_bytes(b"")
+    res = runner.invoke(cli, ["step", "ingest", "--drama", "dd", "--source", str(d), "--dag-run-id", "manual__x", "--try-number", "2"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert (out["step"], out["status"], out["counts"]["new"], out["counts"]["empty"]) == ("ingest", "success", 1, 1)
+    res = runner.invoke(cli, ["step", "probe", "--drama", "dd", "--episode", "dd--ep01", "--episode", "dd--ep02"])
+    lines = [json.loads(x) for x in res.stdout.strip().splitlines()]
+    assert [(x["episode"], x["status"]) for x in lines] == [("dd--ep01", "success"), ("dd--ep02", "failed")]
+    assert res.exit_code == 0  # a quarantined episode is a result, not a failed task
+    res = runner.invoke(cli, ["step", "probe", "--drama", "dd"])
+    assert res.exit_code == 2 and "give --episode" in res.output
+    res = runner.invoke(cli, ["step", "probe", "--drama", "dd", "--episode", "dd--nope"])
+    assert res.exit_code != 0 and "no episode 'dd--nope'" in str(res.exception)
+
+
+def test_bad_drama_id_is_explained(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["step", "ingest", "--drama", "Bad Name", "--source", str(tmp_path)])
+    assert res.exit_code != 0 and "drama id 'Bad Name' is not valid" in str(res.exception)
+
+
+def test_db_upgrade_steps_and_config(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["db", "upgrade"])
+    assert res.exit_code == 0 and "at revision 0001" in res.output
+    assert (tmp_path / "home" / "lineage.db").is_file()
+    res = runner.invoke(cli, ["steps"])
+    names = [line.split()[0] for line in res.output.splitlines()]
+    assert names[:2] == ["ingest", "probe"]
+    res = runner.invoke(cli, ["config"])
+    cfg = json.loads(res.output)
+    assert cfg["thresholds"] == {"max_loss_rate": 0.04, "min_accuracy": 0.9}
+    assert cfg["home"] == str((tmp_path / "home").resolve())
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).with_name("skyscript")
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "Usage: skyscript" in out
