@@ -1,0 +1,61 @@
+"""Episode batches for dynamic task mapping.
+
+Airflow maps at most ``[core] max_map_length`` items (1024 by default) and a drama can have
+more episodes than that, so each mapped task instance takes a batch of episodes. The batch size
+grows when the requested one would make too many batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from skyscript.config import Settings
+from skyscript.db.engine import Database
+from skyscript.db.models import Episode
+
+DEFAULT_MAX_MAP_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    batches: list[list[str]]
+    batch_size: int  # the size used (may exceed the one asked for)
+    requested_batch_size: int
+
+    @property
+    def episodes(self) -> int:
+        return sum(len(b) for b in self.batches)
+
+
+def make_batches(episode_ids: list[str], batch_size: int, max_batches: int = DEFAULT_MAX_MAP_LENGTH) -> BatchPlan:
+    """Split ``episode_ids`` (in order) into consecutive batches of at most ``batch_size``,
+    never more than ``max_batches`` of them."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if max_batches < 1:
+        raise ValueError(f"max_batches must be at least 1, got {max_batches}")
+    size = max(batch_size, math.ceil(len(episode_ids) / max_batches)) if episode_ids else batch_size
+    batches = [episode_ids[i : i + size] for i in range(0, len(episode_ids), size)]
+    return BatchPlan(batches, size, batch_size)
+
+
+def drama_episode_ids(settings: Settings, drama_id: str, include_quarantined: bool = True) -> list[str]:
+    """The drama's episodes in id order. Quarantined ones stay in by default, as in local mode:
+    probe looks at them again and the other steps skip them with a reason."""
+    db = Database(settings.database_url or "")
+    try:
+        db.upgrade()
+        with db.session() as s:
+            q = select(Episode.id).where(Episode.drama_id == drama_id).order_by(Episode.id)
+            if not include_quarantined:
+                q = q.where(Episode.status != "quarantined")
+            return list(s.scalars(q))
+    finally:
+        db.dispose()
+
+
+def plan_drama(settings: Settings, drama_id: str, batch_size: int, max_batches: int = DEFAULT_MAX_MAP_LENGTH) -> BatchPlan:
+    return make_batches(drama_episode_ids(settings, drama_id), batch_size, max_batches)

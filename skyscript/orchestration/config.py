@@ -1,0 +1,95 @@
+"""Orchestration settings: how the DAGs run steps (local or Kubernetes), which images, which
+secrets, retries, the crawl schedule.
+
+Environment prefix ``SKYSCRIPT_ORCH_`` (nested fields joined with ``__``). These are read when a
+DAG file is parsed, so they come from the environment only (no database, no Airflow Variable
+look-up at parse time). ``mode`` falls back to the platform's ``SKYSCRIPT_MODE``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from skyscript.config import ExecutionMode
+
+OnFinish = Literal["delete_pod", "delete_succeeded_pod", "delete_active_pod", "keep_pod"]
+
+
+class SecretEnv(BaseModel):
+    """One environment variable of a step pod taken from a Kubernetes Secret key
+    (rendered as ``valueFrom.secretKeyRef``, never as a plain value)."""
+
+    env: str
+    secret: str
+    key: str
+
+
+def _default_secret_env() -> list[SecretEnv]:
+    name = "skyscript-credentials"
+    return [
+        SecretEnv(env="SKYSCRIPT_DATABASE_URL", secret=name, key="database-url"),
+        SecretEnv(env="SKYSCRIPT_STORE_ACCESS_KEY", secret=name, key="store-access-key"),
+        SecretEnv(env="SKYSCRIPT_STORE_SECRET_KEY", secret=name, key="store-secret-key"),
+        SecretEnv(env="SKYSCRIPT_VLM__API_KEY", secret=name, key="vlm-api-key"),
+    ]
+
+
+class KubernetesSettings(BaseModel):
+    """What every step pod gets in Kubernetes mode."""
+
+    namespace: str = "skyscript"
+    image_registry: str = Field("registry.local/skyscript", description="prefix of every step image")
+    image_tag: str = Field("latest", description="tag of every step image (pin a release in production)")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    image_pull_secret: str | None = None
+    service_account: str = "skyscript-step"
+    priority_class_gpu: str | None = "skyscript-gpu"
+    priority_class_cpu: str | None = "skyscript-cpu"
+    gpu_product: str | None = Field(
+        None, description="default value of the nvidia.com/gpu.product label GPU steps are pinned to; a step's own wins"
+    )
+    gpu_product_label: str = "nvidia.com/gpu.product"
+    gpu_resource: str = "nvidia.com/gpu"
+    gpu_taint_key: str = "nvidia.com/gpu"
+    secret_env: list[SecretEnv] = Field(default_factory=_default_secret_env)
+    env_from_secrets: list[str] = Field(default_factory=list, description="whole Secrets exposed as env (envFrom)")
+    env_from_configmaps: list[str] = Field(
+        default_factory=lambda: ["skyscript-config"], description="ConfigMaps with the non-secret SKYSCRIPT_* settings"
+    )
+    schedule_timeout_s: int = Field(1800, ge=1, description="how long a pod may wait to be scheduled (GPU queue)")
+    startup_timeout_s: int = Field(600, ge=1, description="how long a scheduled pod may take to start (image pull)")
+    active_deadline_s: int | None = Field(None, ge=1, description="hard limit on a pod's run time")
+    termination_grace_s: int = Field(30, ge=0)
+    on_finish_action: OnFinish = "delete_pod"
+    deferrable: bool = Field(False, description="wait for pods in the triggerer instead of a worker slot")
+    in_cluster: bool | None = None
+    kubernetes_conn_id: str | None = None
+
+
+class OrchestrationSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKYSCRIPT_ORCH_", env_nested_delimiter="__", extra="ignore")
+
+    mode: ExecutionMode | None = Field(None, description="local or kubernetes; default SKYSCRIPT_MODE, else local")
+    local_runner: Literal["subprocess", "inprocess"] = "subprocess"
+    step_timeout_s: int = Field(6 * 3600, ge=1, description="local mode: kill a step process after this long")
+    retries: int = Field(3, ge=0)
+    retry_delay_s: float = Field(30.0, ge=0)
+    retry_backoff: float = Field(2.0, ge=0, description="exponential back-off multiplier (0: constant delay)")
+    max_retry_delay_s: float = Field(1800.0, ge=0)
+    light_queue: str = Field("light", description="Celery queue for light tasks (planning, gates, triggers, pod watching)")
+    step_queue: str = Field("default", description="Celery queue for step tasks run by local mode")
+    batch_size: int = Field(50, ge=1, description="default episodes per mapped batch")
+    crawl_schedule: str | None = Field("@hourly", description="cron or preset of the crawl DAG; empty: manual only")
+    crawl_sources: dict[str, list[str]] = Field(
+        default_factory=dict, description="configured sources, {drama: [uri, ...]}, crawled besides the source table"
+    )
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+
+    def resolved_mode(self) -> ExecutionMode:
+        if self.mode is not None:
+            return self.mode
+        return ExecutionMode(os.environ.get("SKYSCRIPT_MODE", ExecutionMode.local.value))

@@ -1,0 +1,127 @@
+"""The Great Expectations loss gate on real lineage rows (SQLite + local store)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from skyscript import ids
+from skyscript.db import lineage
+from skyscript.db.lineage import LossRecord
+from skyscript.quality.gate import LossGateFailed, batch_losses, enforce, run_loss_gate
+from skyscript.steps.base import StepContext
+from skyscript.store import Area
+
+DRAMA = "test-drama"
+
+
+def _drama(ctx: StepContext, episodes: int, keyframes_per_episode: int) -> list[str]:
+    """Episodes with one shot each and ``keyframes_per_episode`` keyframes, all probed ok."""
+    eps = []
+    with ctx.db.session() as s:
+        lineage.ensure_drama(s, DRAMA)
+        for e in range(episodes):
+            ep = ids.episode_id(DRAMA, f"ep{e:02d}.mp4")
+            eps.append(ep)
+            lineage.upsert_episode(s, id=ep, drama_id=DRAMA, source_uri=f"/x/ep{e:02d}.mp4", source_name=f"ep{e:02d}.mp4", status="ok")
+            shot = ids.shot_id(ep, 0)
+            lineage.replace_shots(s, ep, [{"id": shot, "episode_id": ep, "shot_index": 0, "start_frame": 0,
+                                           "end_frame": 1000, "start_s": 0.0, "end_s": 40.0}])
+            lineage.replace_keyframes(s, ep, [
+                {"id": ids.keyframe_id(ep, f * 10), "episode_id": ep, "shot_id": shot, "shot_index": 0,
+                 "frame_index": f * 10, "timestamp_s": f * 0.4}
+                for f in range(keyframes_per_episode)
+            ])
+    return eps
+
+
+def _step_run(ctx: StepContext, step: str, ep: str, status: str) -> int:
+    with ctx.db.session() as s:
+        run_id = lineage.start_step_run(s, step=step, step_version="1", drama_id=DRAMA, episode_id=ep, try_number=1)
+        if status != "running":
+            lineage.finish_step_run(s, run_id, status)
+    return run_id
+
+
+def _lose_keyframes(ctx: StepContext, ep: str, frames: list[int]) -> None:
+    with ctx.db.session() as s:
+        lineage.replace_losses(s, DRAMA, "quality", ep,
+                               [LossRecord("keyframe", ids.keyframe_id(ep, f * 10), "blurred") for f in frames], None)
+
+
+def test_gate_passes_at_the_threshold_and_keeps_the_report(ctx: StepContext) -> None:
+    eps = _drama(ctx, episodes=2, keyframes_per_episode=50)
+    _lose_keyframes(ctx, eps[0], [0, 1, 2, 3])  # 4 of 100 keyframes: exactly 4%
+    for ep in eps:
+        _step_run(ctx, "probe", ep, "success")
+    result = enforce(run_loss_gate(ctx, batches=[[eps[0]], [eps[1]]], run_id="manual__2026-11-25T00:00:00+00:00"))
+    assert result.passed and result.failures == []
+    assert result.loss_rate == pytest.approx(0.04)
+    assert result.report_key == "reports/test-drama/loss-gate/manual-2026-11-25t00-00-00-00-00.json"
+    stored = json.loads(ctx.store.get_bytes(Area.public, result.report_key))
+    latest = json.loads(ctx.store.get_bytes(Area.public, "reports/test-drama/loss-gate/latest.json"))
+    assert stored == latest
+    assert stored["passed"] is True
+    assert stored["loss"]["keyframes"] == 100 and stored["loss"]["keyframes_lost"] == 4
+    assert stored["validation"]["summary"]["success"] is True
+    assert stored["validation"]["summary"]["results"][1]["expectation_config"]["kwargs"]["max_value"] == 0.04
+    assert [(b["batch"], b["keyframes_lost"], b["loss_rate"]) for b in stored["batches"]] == [(0, 4, 0.08), (1, 0, 0.0)]
+
+
+def test_gate_fails_above_the_threshold(ctx: StepContext) -> None:
+    eps = _drama(ctx, episodes=2, keyframes_per_episode=50)
+    _lose_keyframes(ctx, eps[1], [0, 1, 2, 3, 4])  # 5%
+    result = run_loss_gate(ctx, run_id="r1")
+    assert not result.passed
+    assert result.loss_rate == pytest.approx(0.05)
+    assert len(result.failures) == 1 and "loss_rate" in result.failures[0] and "0.05" in result.failures[0]
+    with pytest.raises(LossGateFailed, match="loss gate failed for drama test-drama"):
+        enforce(result)
+    # the same numbers pass under a looser threshold given by the run
+    assert run_loss_gate(ctx, run_id="r2", max_loss_rate=0.05).passed
+
+
+def test_quarantined_episode_counts_as_lost(ctx: StepContext) -> None:
+    eps = _drama(ctx, episodes=20, keyframes_per_episode=1)
+    with ctx.db.session() as s:
+        lineage.upsert_episode(s, id=eps[3], drama_id=DRAMA, source_uri="/x", source_name="ep03.mp4",
+                               status="quarantined", error="not_a_video: no stream")
+    _step_run(ctx, "probe", eps[3], "failed")  # the quarantine itself: not a failed step
+    result = run_loss_gate(ctx, run_id="r")
+    assert result.loss_rate == pytest.approx(1 / 20)  # 5% of episodes
+    assert result.episodes_with_failed_steps == 0
+    assert not result.passed
+
+
+def test_episode_with_failed_or_killed_step_fails_the_gate(ctx: StepContext) -> None:
+    eps = _drama(ctx, episodes=3, keyframes_per_episode=5)
+    _step_run(ctx, "probe", eps[0], "failed")
+    _step_run(ctx, "probe", eps[0], "success")  # retried: latest attempt wins
+    _step_run(ctx, "probe", eps[1], "running")  # killed, never finished
+    _step_run(ctx, "probe", eps[2], "failed")
+    result = run_loss_gate(ctx, run_id="r")
+    assert result.loss_rate == 0.0
+    assert not result.passed
+    rows = {r["episode_id"]: r for r in result.report["episodes"]}
+    assert [rows[e]["failed_steps"] for e in eps] == [0, 1, 1]
+    assert rows[eps[1]]["failed_step_names"] == "probe"
+    assert any("failed_steps" in f for f in result.failures)
+
+
+def test_drama_without_episodes_fails(ctx: StepContext) -> None:
+    result = run_loss_gate(ctx, run_id="r")
+    assert not result.passed
+    assert any("expect_table_row_count_to_be_between" in f for f in result.failures)
+
+
+def test_batch_losses_take_the_worse_rate() -> None:
+    rows = [
+        {"batch": 0, "quarantined": 1, "keyframes": 0, "keyframes_lost": 0},
+        {"batch": 0, "quarantined": 0, "keyframes": 10, "keyframes_lost": 1},
+        {"batch": 1, "quarantined": 0, "keyframes": 10, "keyframes_lost": 0},
+    ]
+    assert batch_losses(rows) == [
+        {"batch": 0, "episodes": 2, "episodes_lost": 1, "keyframes": 10, "keyframes_lost": 1, "loss_rate": 0.5},
+        {"batch": 1, "episodes": 1, "episodes_lost": 0, "keyframes": 10, "keyframes_lost": 0, "loss_rate": 0.0},
+    ]
