@@ -54,6 +54,22 @@ class VideoSettings(BaseModel):
     subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     jpeg_quality: int = Field(92, ge=50, le=100)
     mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
+    # text (OCR), privacy masking and shot size (skyscript.video.ocr / faces / privacy / shot_size)
+    ocr_max_side: int = Field(960, ge=320, description="frames are scaled down to this longest side before OCR")
+    ocr_min_score: float = Field(0.6, ge=0, le=1, description="text lines recognised with a lower score are dropped")
+    subtitle_centre_tolerance: float = Field(0.15, gt=0, le=0.5, description="max offset of a subtitle line's centre from the frame centre, as a share of width")
+    subtitle_min_width: float = Field(0.08, ge=0, le=1, description="narrowest subtitle line, as a share of frame width")
+    name_card_max_chars: int = Field(16, ge=1, description="text outside subtitles at most this long is a name card / caption")
+    mask_subtitles: bool = Field(True, description="mosaic subtitle lines too (they often name characters), not only captions")
+    mask_padding: float = Field(0.15, ge=0, le=1, description="masked regions grow by this share of their size on each side")
+    face_max_side: int = Field(800, ge=160, description="frames are scaled down to this longest side for face detection")
+    face_min_px: int = Field(20, ge=8, description="smallest face side in pixels at detection scale")
+    face_min_skin: float = Field(0.3, ge=0, le=1, description="share of skin-tone pixels a detection needs to count as a face")
+    shot_face_ratios: tuple[float, float, float, float] = Field(
+        (0.05, 0.12, 0.28, 0.75),
+        description="face height / frame height where full, medium, close_up and extreme_close_up begin",
+    )
+    shot_full_person_ratio: float = Field(0.5, gt=0, le=2, description="person box height / frame height from which a faceless person is a full shot")
 
 
 class ModelEndpoint(BaseModel):

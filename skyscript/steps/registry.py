@@ -39,6 +39,12 @@ PIPELINE: tuple[StepSpec, ...] = (
              "register source files, digest them, copy raw media to the private area"),
     StepSpec("probe", "skyscript.steps.probe:ProbeStep", "episode", CPU_LIGHT,
              "read fps, frame count, size, duration and codec; quarantine unreadable files"),
+    StepSpec("text", "skyscript.steps.text:TextStep", "episode", CPU_VIDEO,
+             "OCR keyframes: text boxes, text area ratio, subtitles, captions to mask"),
+    StepSpec("privacy", "skyscript.steps.privacy:PrivacyStep", "episode", CPU_VIDEO,
+             "detect faces; publish keyframes with faces and caption/name text mosaicked"),
+    StepSpec("shot_size", "skyscript.steps.shot_size:ShotSizeStep", "episode", CPU_LIGHT,
+             "shot size (wide/full/medium/close-up/extreme close-up) from the main face or person"),
 )
 
 

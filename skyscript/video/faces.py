@@ -1,0 +1,286 @@
+"""Offline face detection with OpenCV's Haar cascades (frontal alt2, frontal default, profile
+both ways), for privacy masking, face counts and shot size.
+
+Two levels of result:
+
+* ``detections``: every box any cascade fired on. The privacy mosaic covers all of them (a
+  false positive costs a little mosaic; a missed face is a privacy leak).
+* ``faces``: detections that overlap are merged into one face (the member with the most skin
+  tone is kept as its box), and a face is ``confirmed`` when its centre holds at least
+  ``min_skin`` skin-tone pixels (YCrCb test) or the frame has no colour to judge by. Face
+  counts and shot size use confirmed faces only: Haar cascades fire on jerseys and hair, and
+  those boxes have no skin in them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from skyscript.config import VideoSettings
+from skyscript.video.frames import fit_max_side
+from skyscript.video.ocr import ModelMissing
+
+Box = tuple[float, float, float, float]
+
+CASCADES: tuple[tuple[str, str, bool], ...] = (
+    # (detector name, cascade file, run on the mirrored image too)
+    ("haar-frontal-alt2", "haarcascade_frontalface_alt2.xml", False),
+    ("haar-frontal", "haarcascade_frontalface_default.xml", False),
+    ("haar-profile", "haarcascade_profileface.xml", True),
+)
+
+# YCrCb skin range (Chai & Ngan): Cr in [133, 173], Cb in [77, 127]
+SKIN_LOW = (0, 133, 77)
+SKIN_HIGH = (255, 173, 127)
+
+
+@dataclass(frozen=True)
+class Detection:
+    xyxy: Box  # full-frame pixels
+    detector: str
+    weight: float  # the cascade's level weight (comparable within one cascade only)
+
+
+@dataclass(frozen=True)
+class Face:
+    xyxy: Box
+    detector: str
+    weight: float
+    skin: float  # share of skin-tone pixels in the central part of the box
+    confirmed: bool
+    support: int  # how many detections were merged into this face
+
+    @property
+    def height(self) -> float:
+        return self.xyxy[3] - self.xyxy[1]
+
+    @property
+    def area(self) -> float:
+        return (self.xyxy[2] - self.xyxy[0]) * self.height
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "xyxy": [round(v, 1) for v in self.xyxy],
+            "detector": self.detector,
+            "score": round(self.skin, 4),
+            "weight": round(self.weight, 4),
+            "confirmed": self.confirmed,
+            "support": self.support,
+        }
+
+
+@dataclass
+class FaceResult:
+    width: int
+    height: int
+    faces: list[Face] = field(default_factory=list)
+    detections: list[Detection] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> list[Face]:
+        return [f for f in self.faces if f.confirmed]
+
+    @property
+    def count(self) -> int:
+        return len(self.confirmed)
+
+    def mask_regions(self) -> list[Box]:
+        return [d.xyxy for d in self.detections]
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "count": self.count,
+            "faces": [f.to_dict() for f in self.faces],
+            "detections": [
+                {"xyxy": [round(v, 1) for v in d.xyxy], "detector": d.detector, "weight": round(d.weight, 4)}
+                for d in self.detections
+            ],
+        }
+
+
+def faces_from_payload(payload: dict[str, Any]) -> list[Face]:
+    """The faces of a ``faces`` annotation (what shot size reads)."""
+    return [
+        Face(
+            xyxy=tuple(float(v) for v in f["xyxy"]),  # type: ignore[arg-type]
+            detector=str(f.get("detector", "")),
+            weight=float(f.get("weight", 0.0)),
+            skin=float(f.get("score", 0.0)),
+            confirmed=bool(f.get("confirmed", True)),
+            support=int(f.get("support", 1)),
+        )
+        for f in payload.get("faces", [])
+    ]
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+
+def intersection_over_smaller(a: Box, b: Box) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return (iw * ih) / smaller if smaller > 0 else 0.0
+
+
+def cluster_boxes(boxes: list[Box], min_overlap: float = 0.3) -> list[list[int]]:
+    """Connected groups of boxes whose intersection covers ``min_overlap`` of the smaller one."""
+    parent = list(range(len(boxes)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            if intersection_over_smaller(boxes[i], boxes[j]) >= min_overlap:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def skin_share(img: np.ndarray, box: Box) -> float:
+    """Share of skin-tone pixels in the central two thirds of ``box``."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    cx0, cx1 = int(round(x0 + w / 6)), int(round(x1 - w / 6))
+    cy0, cy1 = int(round(y0 + h / 6)), int(round(y1 - h / 6))
+    H, W = img.shape[:2]
+    cx0, cy0 = max(0, cx0), max(0, cy0)
+    cx1, cy1 = min(W, cx1), min(H, cy1)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return 0.0
+    ycc = cv2.cvtColor(img[cy0:cy1, cx0:cx1], cv2.COLOR_BGR2YCrCb)
+    return float(np.count_nonzero(cv2.inRange(ycc, SKIN_LOW, SKIN_HIGH))) / float((cy1 - cy0) * (cx1 - cx0))
+
+
+def is_low_chroma(img: np.ndarray, threshold: float = 4.0) -> bool:
+    """Grey or near-grey frames (black and white film, night vision) give the skin test nothing."""
+    small = fit_max_side(img, 160).image
+    ycc = cv2.cvtColor(small, cv2.COLOR_BGR2YCrCb).astype(np.float32)
+    chroma = np.abs(ycc[..., 1] - 128.0) + np.abs(ycc[..., 2] - 128.0)
+    return float(chroma.mean()) < threshold
+
+
+# --- the detector ----------------------------------------------------------------------------
+
+
+def cascade_dir() -> Path:
+    return Path(cv2.data.haarcascades)
+
+
+class FaceDetector:
+    def __init__(
+        self,
+        folder: Path | None = None,
+        max_side: int = 800,
+        min_px: int = 20,
+        min_skin: float = 0.3,
+        min_neighbors: int = 5,
+        scale_factor: float = 1.1,
+    ) -> None:
+        self.folder = folder or cascade_dir()
+        self.max_side = max_side
+        self.min_px = min_px
+        self.min_skin = min_skin
+        self.min_neighbors = min_neighbors
+        self.scale_factor = scale_factor
+        self._cascades: list[tuple[str, cv2.CascadeClassifier, bool]] = []
+        self.files: list[Path] = []
+        for name, filename, mirrored in CASCADES:
+            path = self.folder / filename
+            if not path.is_file():
+                raise ModelMissing(
+                    f"face cascade {filename} not found in {self.folder}: it ships with opencv-python-headless<5 "
+                    "(cv2.data.haarcascades)"
+                )
+            cascade = cv2.CascadeClassifier(str(path))
+            if cascade.empty():
+                raise ModelMissing(f"face cascade {path} could not be loaded")
+            self._cascades.append((name, cascade, mirrored))
+            self.files.append(path)
+
+    @classmethod
+    def from_settings(cls, video: VideoSettings) -> "FaceDetector":
+        return cls(max_side=video.face_max_side, min_px=video.face_min_px, min_skin=video.face_min_skin)
+
+    @property
+    def model_id(self) -> str:
+        return f"opencv {cv2.__version__} haar cascades ({', '.join(p.stem for p in self.files)})"
+
+    @property
+    def source(self) -> str:
+        """What annotations record as their source."""
+        return f"opencv-haar-{cv2.__version__}"
+
+    def weights_digest(self) -> str:
+        h = hashlib.sha256()
+        for p in self.files:
+            h.update(hashlib.sha256(p.read_bytes()).hexdigest().encode())
+        return "sha256:" + h.hexdigest()
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "face_max_side": self.max_side,
+            "face_min_px": self.min_px,
+            "face_min_skin": self.min_skin,
+            "min_neighbors": self.min_neighbors,
+            "scale_factor": self.scale_factor,
+        }
+
+    def detect_raw(self, img: np.ndarray) -> list[Detection]:
+        scaled = fit_max_side(img, self.max_side)
+        gray = cv2.equalizeHist(cv2.cvtColor(scaled.image, cv2.COLOR_BGR2GRAY))
+        width = gray.shape[1]
+        out: list[Detection] = []
+        for name, cascade, mirrored in self._cascades:
+            for flip in (False, True) if mirrored else (False,):
+                g = cv2.flip(gray, 1) if flip else gray
+                rects, _levels, weights = cascade.detectMultiScale3(
+                    g,
+                    scaleFactor=self.scale_factor,
+                    minNeighbors=self.min_neighbors,
+                    minSize=(self.min_px, self.min_px),
+                    outputRejectLevels=True,
+                )
+                for (x, y, w, h), wt in zip(np.asarray(rects).reshape(-1, 4), np.asarray(weights).reshape(-1)):
+                    x0 = float(width - (x + w)) if flip else float(x)
+                    box = scaled.to_full((x0, float(y), x0 + float(w), float(y + h)))
+                    out.append(Detection(box, name, float(wt)))
+        return out
+
+    def detect(self, img: np.ndarray) -> FaceResult:
+        h, w = img.shape[:2]
+        detections = self.detect_raw(img)
+        grey = is_low_chroma(img)
+        faces: list[Face] = []
+        for group in cluster_boxes([d.xyxy for d in detections]):
+            members = [detections[i] for i in group]
+            scored = [(skin_share(img, d.xyxy), (d.xyxy[2] - d.xyxy[0]) * (d.xyxy[3] - d.xyxy[1]), d) for d in members]
+            skin, _, best = max(scored, key=lambda t: (round(t[0], 2), t[1]))
+            faces.append(
+                Face(
+                    xyxy=best.xyxy,
+                    detector=best.detector,
+                    weight=best.weight,
+                    skin=skin,
+                    confirmed=grey or skin >= self.min_skin,
+                    support=len(members),
+                )
+            )
+        faces.sort(key=lambda f: -f.area)
+        return FaceResult(width=w, height=h, faces=faces, detections=detections)

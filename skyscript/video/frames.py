@@ -1,0 +1,74 @@
+"""Keyframe images: decode and encode JPEGs, scale for analysis, fetch from the object store.
+
+Images are OpenCV arrays: ``uint8``, ``H x W x 3``, BGR channel order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from skyscript.store import Area, ObjectNotFound, ObjectStore
+
+
+class FrameError(ValueError):
+    """A keyframe image cannot be used; ``reason`` becomes the loss row's reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """Decode an encoded image (JPEG, PNG, ...) to BGR; :class:`FrameError` when it cannot be."""
+    if not data:
+        raise FrameError("frame_unreadable", "the image is empty (0 bytes)")
+    img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if img is None or img.size == 0:
+        raise FrameError("frame_unreadable", f"{len(data)} bytes that OpenCV cannot decode as an image")
+    return img
+
+
+def encode_jpeg(img: np.ndarray, quality: int = 92) -> bytes:
+    ok, buf = cv2.imencode(".jpg", img, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)])
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {img.shape} image as JPEG")
+    return buf.tobytes()
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """An image scaled down for analysis; ``scale`` maps its pixels back: full = scaled / scale."""
+
+    image: np.ndarray
+    scale: float
+
+    def to_full(self, xyxy: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        s = self.scale
+        return (xyxy[0] / s, xyxy[1] / s, xyxy[2] / s, xyxy[3] / s)
+
+
+def fit_max_side(img: np.ndarray, max_side: int) -> Scaled:
+    """Scale ``img`` down (never up) so that its longest side is at most ``max_side``."""
+    h, w = img.shape[:2]
+    longest = max(h, w)
+    if longest <= max_side:
+        return Scaled(img, 1.0)
+    scale = max_side / longest
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return Scaled(cv2.resize(img, size, interpolation=cv2.INTER_AREA), scale)
+
+
+def read_frame(store: ObjectStore, key: str | None, area: Area = Area.private) -> np.ndarray:
+    """Fetch and decode one keyframe; :class:`FrameError` (``frame_missing`` or
+    ``frame_unreadable``) when there is nothing usable under ``key``."""
+    if not key:
+        raise FrameError("frame_missing", "the keyframe has no stored image (private_key is empty)")
+    try:
+        data = store.get_bytes(area, key)
+    except ObjectNotFound as exc:
+        raise FrameError("frame_missing", str(exc)) from exc
+    return decode_jpeg(data)
