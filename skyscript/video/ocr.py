@@ -141,13 +141,31 @@ def text_area_ratio(polygons: list[tuple[tuple[float, float], ...]], width: int,
     if not polygons or width <= 0 or height <= 0:
         return 0.0
     canvas = np.zeros((height, width), dtype=np.uint8)
-    pts = [np.round(np.asarray(p, dtype=np.float64)).astype(np.int32) for p in polygons]
-    cv2.fillPoly(canvas, pts, 1)
+    for p in polygons:
+        # one call per polygon: fillPoly with several polygons fills their overlaps even-odd
+        cv2.fillPoly(canvas, [np.round(np.asarray(p, dtype=np.float64)).astype(np.int32)], 1)
     return float(np.count_nonzero(canvas)) / float(width * height)
 
 
-def _rows(lines: list[TextLine]) -> list[list[TextLine]]:
-    """Group lines whose vertical extents overlap by at least half the smaller height."""
+def _rows(lines: list[TextLine], max_gap: float = 1.0) -> list[list[TextLine]]:
+    """Pieces of one line of text: lines whose vertical extents overlap by at least half the
+    smaller height, split where the horizontal gap exceeds ``max_gap`` line heights (a word
+    space is well under one; a name card beside a subtitle is far away)."""
+    pieces: list[list[TextLine]] = []
+    for row in _same_height_rows(lines):
+        row = sorted(row, key=lambda ln: ln.xyxy[0])
+        height = float(np.median([ln.xyxy[3] - ln.xyxy[1] for ln in row]))
+        piece = [row[0]]
+        for line in row[1:]:
+            if line.xyxy[0] - max(ln.xyxy[2] for ln in piece) > max_gap * height:
+                pieces.append(piece)
+                piece = []
+            piece.append(line)
+        pieces.append(piece)
+    return pieces
+
+
+def _same_height_rows(lines: list[TextLine]) -> list[list[TextLine]]:
     rows: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda ln: (ln.xyxy[1] + ln.xyxy[3]) / 2):
         _, y0, _, y1 = line.xyxy

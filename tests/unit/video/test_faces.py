@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from skyscript.video.faces import (
+    Face,
+    FaceDetector,
+    cluster_boxes,
+    faces_from_payload,
+    intersection_over_smaller,
+    is_low_chroma,
+    skin_share,
+)
+from skyscript.video.ocr import ModelMissing
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_astronaut_face_is_found_where_it_is(face_detector: FaceDetector, astronaut: np.ndarray, astronaut_face) -> None:
+    res = face_detector.detect(astronaut)
+    assert res.count == 1
+    [face] = res.confirmed
+    assert iou(face.xyxy, astronaut_face) > 0.5
+    assert face.skin > 0.8
+    # every raw detection is kept for masking and at least one covers the face
+    assert max(iou(d, astronaut_face) for d in res.mask_regions()) > 0.5
+    payload = res.to_payload()
+    assert payload["count"] == 1 and payload["width"] == 512 and payload["height"] == 512
+    assert faces_from_payload(payload)[0].xyxy == tuple(round(v, 1) for v in face.xyxy)
+
+
+def test_mirrored_image_gives_the_mirrored_box(face_detector: FaceDetector, astronaut: np.ndarray) -> None:
+    [face] = face_detector.detect(astronaut).confirmed
+    [flipped] = face_detector.detect(cv2.flip(astronaut, 1)).confirmed
+    w = astronaut.shape[1]
+    mirrored = (w - face.xyxy[2], face.xyxy[1], w - face.xyxy[0], face.xyxy[3])
+    assert iou(flipped.xyxy, mirrored) > 0.8
+
+
+def test_detection_on_a_downscaled_copy_maps_back(astronaut: np.ndarray, astronaut_face) -> None:
+    big = cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    res = FaceDetector(max_side=512).detect(big)
+    [face] = res.confirmed
+    assert iou(face.xyxy, tuple(2 * v for v in astronaut_face)) > 0.5
+
+
+def test_messi_jersey_detection_is_masked_but_not_counted(face_detector: FaceDetector, messi: np.ndarray, messi_face) -> None:
+    res = face_detector.detect(messi)
+    assert res.count == 1
+    [face] = res.confirmed
+    assert iou(face.xyxy, messi_face) > 0.5
+    # the cascades also fire on the shirt and hair next to his face: masked, not counted
+    assert len(res.detections) > 1
+    assert any(iou(d.xyxy, messi_face) < 0.3 for d in res.detections)
+
+
+def test_no_faces_in_a_frame_without_people() -> None:
+    ramp = np.tile(np.linspace(0, 255, 640, dtype=np.uint8), (480, 1))
+    img = cv2.merge([ramp, np.full_like(ramp, 90), ramp[:, ::-1]])
+    res = FaceDetector().detect(img)
+    assert res.count == 0 and res.faces == [] and res.detections == []
+
+
+def test_box_geometry() -> None:
+    a = (0.0, 0.0, 10.0, 10.0)
+    assert intersection_over_smaller(a, (5.0, 5.0, 15.0, 15.0)) == pytest.approx(0.25)
+    assert intersection_over_smaller(a, (2.0, 2.0, 4.0, 4.0)) == pytest.approx(1.0)
+    assert intersection_over_smaller(a, (20.0, 20.0, 30.0, 30.0)) == 0.0
+    boxes = [a, (2.0, 2.0, 12.0, 12.0), (50.0, 50.0, 60.0, 60.0), (9.0, 9.0, 11.5, 11.5)]
+    # 0 and 1 overlap heavily, 3 lies inside 1, 2 is alone
+    assert cluster_boxes(boxes) == [[0, 1, 3], [2]]
+
+
+def test_skin_share_and_chroma() -> None:
+    skin = np.zeros((60, 60, 3), np.uint8)
+    skin[:] = (120, 150, 210)  # BGR of a light skin tone
+    blue = np.zeros((60, 60, 3), np.uint8)
+    blue[:] = (200, 60, 30)
+    assert skin_share(skin, (0, 0, 60, 60)) == 1.0
+    assert skin_share(blue, (0, 0, 60, 60)) == 0.0
+    assert is_low_chroma(cv2.cvtColor(cv2.cvtColor(skin, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))
+    assert not is_low_chroma(blue)
+
+
+def test_grey_frames_skip_the_skin_test(face_detector: FaceDetector, astronaut: np.ndarray) -> None:
+    grey = cv2.cvtColor(cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    res = face_detector.detect(grey)
+    assert res.count >= 1  # no colour: faces are confirmed without the skin test
+
+
+def test_missing_cascade_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissing, match="haarcascade_frontalface_alt2.xml"):
+        FaceDetector(folder=tmp_path)
+
+
+def test_face_payload_round_trip() -> None:
+    f = Face((1.0, 2.0, 30.0, 40.0), "haar-frontal", 5.0, 0.9, True, 2)
+    [back] = faces_from_payload({"faces": [f.to_dict()]})
+    assert back == f
