@@ -54,6 +54,23 @@ class VideoSettings(BaseModel):
     subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     jpeg_quality: int = Field(92, ge=50, le=100)
     mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
+    # --- the single-pass scan (skyscript/video/scan.py) ---
+    motion_blur_threshold: float = Field(
+        100.0, ge=0, description="second-derivative energy of the weakest direction below which a frame is smeared"
+    )
+    min_decoded_ratio: float = Field(0.95, ge=0, le=1, description="share of the header's frames that must decode")
+    motion_pairs_per_s: float = Field(8.0, gt=0, description="frame pairs per second used for camera motion")
+    thumb_width: int = Field(64, ge=16, description="width of the grey thumbnails kept per frame for transitions")
+    fade_flat_std: float = Field(6.0, ge=0, description="grey std below which a frame is flat (faded out)")
+    fade_max_s: float = Field(2.0, gt=0, description="longest fade ramp, each side of the flat frames")
+    dissolve_min_change: float = Field(18.0, gt=0, description="mean grey change across a dissolve (thumbnail, 0-255)")
+    dissolve_max_blend_error: float = Field(
+        0.3, gt=0, le=1, description="dissolve: middle frame's distance to the blend of its ends, relative to the change"
+    )
+    dissolve_max_s: float = Field(2.0, gt=0, description="longest dissolve considered")
+    camera_min_speed: float = Field(0.03, ge=0, description="pan/tilt trend, frame sizes per second, below which it is no movement")
+    camera_min_zoom: float = Field(0.04, ge=0, description="zoom trend, log scale per second, below which it is no zoom")
+    camera_jitter: float = Field(0.04, ge=0, description="frame sizes per second of trendless shake that makes a shot handheld")
     # text (OCR), privacy masking and shot size (skyscript.video.ocr / faces / privacy / shot_size)
     ocr_max_side: int = Field(960, ge=320, description="frames are scaled down to this longest side before OCR")
     ocr_min_score: float = Field(0.6, ge=0, le=1, description="text lines recognised with a lower score are dropped")

@@ -39,6 +39,8 @@ PIPELINE: tuple[StepSpec, ...] = (
              "register source files, digest them, copy raw media to the private area"),
     StepSpec("probe", "skyscript.steps.probe:ProbeStep", "episode", CPU_LIGHT,
              "read fps, frame count, size, duration and codec; quarantine unreadable files"),
+    StepSpec("scan", "skyscript.steps.scan:ScanStep", "episode", CPU_VIDEO,
+             "one decode pass: shots and transitions, keyframes, frame quality, camera movement"),
     StepSpec("text", "skyscript.steps.text:TextStep", "episode", CPU_VIDEO,
              "OCR keyframes: text boxes, text area ratio, subtitles, captions to mask"),
     StepSpec("privacy", "skyscript.steps.privacy:PrivacyStep", "episode", CPU_VIDEO,

@@ -1,0 +1,172 @@
+"""One decode of a video file, frame by frame, with frames numbered by decode order.
+
+Frames are counted here (0-based decode index), never derived from timestamps: some files
+start at a non-zero pts (Megamind.avi's first frame has pts 1). Decoding runs in a producer
+thread (PyAV releases the GIL inside FFmpeg), so on two cores the analysis of frame ``n``
+overlaps the decode of frame ``n+1``.
+
+A file that stops decoding early, or decodes to far fewer frames than its header promises,
+raises :class:`~skyscript.steps.base.BadInput` (``decode_error`` / ``truncated``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from skyscript.steps.base import BadInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    import av
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What the container says about the video stream before decoding."""
+
+    fps: float
+    width: int
+    height: int
+    expected_frames: int  # from the header (0 when unknown)
+    codec: str
+
+
+@dataclass
+class DecodeReport:
+    """How the decode went: filled in while frames are consumed."""
+
+    frames: int = 0
+    error: str | None = None  # an FFmpeg error that ended decoding early (tolerated)
+
+
+_END = object()
+
+
+def open_stream(path: str | Path) -> tuple[Any, Any, StreamInfo]:
+    """Open the container and its first video stream; BadInput when that is impossible."""
+    import av
+
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise BadInput("missing_file" if not path.is_file() else "empty_file", f"{path.name} cannot be read")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise BadInput("not_a_video", f"{path.name}: not a readable container ({type(exc).__name__}: {exc})") from exc
+    if not container.streams.video:
+        container.close()
+        raise BadInput("not_a_video", f"{path.name} has no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate:
+        container.close()
+        raise BadInput("unreadable_codec", f"{path.name}: the video stream has no frame rate")
+    fps = float(rate)
+    expected = int(stream.frames or 0)
+    if not expected and stream.duration and stream.time_base:
+        expected = int(round(float(stream.duration * stream.time_base) * fps))
+    if not expected and container.duration:
+        expected = int(round(container.duration / 1_000_000 * fps))
+    codec = stream.codec_context.name if stream.codec_context else "unknown"
+    info = StreamInfo(fps=fps, width=int(stream.width), height=int(stream.height), expected_frames=expected, codec=codec)
+    return container, stream, info
+
+
+def _produce(container: Any, stream: Any, out: "queue.Queue[Any]", stop: threading.Event, report: DecodeReport) -> None:
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            while not stop.is_set():
+                try:
+                    out.put(frame, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if stop.is_set():
+                return
+    except av.error.FFmpegError as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+        report.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        while True:
+            try:
+                out.put(_END, timeout=0.1)
+                break
+            except queue.Full:
+                if stop.is_set():
+                    return
+
+
+def iter_frames(
+    path: str | Path,
+    *,
+    min_decoded_ratio: float = 0.95,
+    threaded: bool = True,
+    queue_size: int = 8,
+    label: str | None = None,
+) -> Iterator[tuple[int, "av.VideoFrame", StreamInfo]]:
+    """Yield ``(decode_index, frame, info)`` for every decodable frame.
+
+    After the last frame, checks the count against the header: fewer than
+    ``min_decoded_ratio`` of the expected frames is ``truncated``; an FFmpeg error before that
+    point is ``decode_error``. An error after enough frames (a damaged tail) is tolerated.
+    """
+    container, stream, info = open_stream(path)
+    name = label or Path(path).name
+    report = DecodeReport()
+    try:
+        if threaded:
+            q: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+            stop = threading.Event()
+            worker = threading.Thread(target=_produce, args=(container, stream, q, stop, report), daemon=True)
+            worker.start()
+            try:
+                while True:
+                    item = q.get()
+                    if item is _END:
+                        break
+                    yield report.frames, item, info
+                    report.frames += 1
+            finally:
+                stop.set()
+                worker.join(timeout=5)
+        else:
+            import av
+
+            try:
+                for frame in container.decode(stream):
+                    yield report.frames, frame, info
+                    report.frames += 1
+            except av.error.FFmpegError as exc:
+                report.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        container.close()
+    check_complete(report, info, min_decoded_ratio, name)
+
+
+def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, name: str) -> None:
+    """Raise BadInput when the decode ended early (see :func:`iter_frames`)."""
+    expected = info.expected_frames
+    enough = expected <= 0 or report.frames >= min_ratio * expected
+    if report.frames == 0:
+        raise BadInput("decode_error" if report.error else "no_frames", f"{name}: no frame decodes ({report.error or 'empty stream'})")
+    if report.error and not enough:
+        raise BadInput("decode_error", f"{name}: decoding failed after frame {report.frames} of {expected}: {report.error}")
+    if not enough:
+        raise BadInput("truncated", f"{name}: {report.frames} frames decode, the header promises {expected}")
+
+
+def pure_decode(path: str | Path, *, to_bgr: bool = False, threaded: bool = False) -> int:
+    """Decode every frame and do nothing else (the baseline the bench compares against)."""
+    n = 0
+    for _, frame, _ in iter_frames(path, threaded=threaded, min_decoded_ratio=0.0):
+        if to_bgr:
+            frame.to_ndarray(format="bgr24")
+        n += 1
+    return n

@@ -1,0 +1,192 @@
+"""The single decode pass over an episode: shots, transitions, keyframes, frame quality and
+camera movement from one read of the file.
+
+Each decoded frame is scaled once to the analysis width (in FFmpeg's scaler) and that small
+frame feeds the cut detectors, the per-frame signals (grey thumbnail, luma statistics), the
+sharpness ranking of keyframe candidates and, every few frames, the global-motion estimate.
+Full-resolution pixels are only converted for the candidate that wins each keyframe window.
+Everything that needs the whole episode (gradual transitions, shot spans, per-shot camera
+movement, the keyframe choice) runs on those small signals after the pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skyscript.config import VideoSettings
+from skyscript.video import quality
+from skyscript.video.decode import StreamInfo, iter_frames
+from skyscript.video.keyframes import Candidate, CandidatePool, select_keyframes
+from skyscript.video.motion import CameraMovement, GlobalMotion, MotionSample, classify
+from skyscript.video.shots import CutDetector, ShotSpan, build_shots
+from skyscript.video.transitions import Transition, detect_dissolves, detect_fades
+
+
+@dataclass
+class ShotResult:
+    span: ShotSpan
+    start_s: float
+    end_s: float
+    camera: CameraMovement
+    keyframes: list[Candidate]
+    mean_luma: float
+    mean_sharpness: float
+
+
+@dataclass
+class ScanResult:
+    info: StreamInfo
+    frames: int
+    fps: float
+    analysis_size: tuple[int, int]
+    cuts: list[int]
+    transitions: list[Transition]
+    shots: list[ShotResult]
+    candidates: list[Candidate]
+    motion: list[MotionSample]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def keyframes(self) -> list[Candidate]:
+        return [k for s in self.shots for k in s.keyframes]
+
+
+def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
+    """Analysis frame size: ``target_width`` wide (never upscaled), even dimensions."""
+    w = min(target_width, width)
+    w -= w % 2
+    h = max(2, int(round(height * w / width / 2)) * 2)
+    return w, h
+
+
+def scan_video(
+    path: str | Path,
+    vs: VideoSettings,
+    workdir: str | Path,
+    *,
+    label: str | None = None,
+    log: logging.LoggerAdapter[logging.Logger] | logging.Logger | None = None,
+) -> ScanResult:
+    """Run the pass over ``path``; keyframe JPEGs are written under ``workdir``.
+
+    Raises :class:`~skyscript.steps.base.BadInput` for a file that does not decode to the end.
+    """
+    import cv2
+
+    log = log or logging.getLogger("skyscript.video.scan")
+    workdir = Path(workdir)
+    t0 = time.perf_counter()
+    cut = CutDetector(vs.content_threshold, vs.adaptive_threshold, vs.min_shot_frames)
+    gm = GlobalMotion()
+    luma_mean: list[float] = []
+    luma_std: list[float] = []
+    sharp: list[float] = []
+    thumbs: list[np.ndarray] = []
+    motion: list[MotionSample] = []
+    pool: CandidatePool | None = None
+    info: StreamInfo | None = None
+    size = (0, 0)
+    thumb_size = (0, 0)
+    stride = 1
+    prev: tuple[int, np.ndarray] | None = None
+
+    def judge(q: quality.FrameQuality) -> quality.Verdict:
+        return quality.judge(q, vs.blur_threshold, vs.motion_blur_threshold, vs.occlusion_threshold)
+
+    n = 0
+    for i, frame, info in iter_frames(path, min_decoded_ratio=vs.min_decoded_ratio, label=label):
+        if pool is None:
+            size = analysis_size(frame.width, frame.height, vs.analysis_width)
+            tw = min(vs.thumb_width, size[0])
+            thumb_size = (tw, max(2, int(round(size[1] * tw / size[0]))))
+            stride = max(1, int(round(info.fps / vs.motion_pairs_per_s)))
+            pool = CandidatePool(
+                workdir / "candidates",
+                window_frames=max(1, int(round(vs.keyframe_window_s * info.fps))),
+                cut_score=vs.content_threshold,
+                jpeg_quality=vs.jpeg_quality,
+                to_bgr=lambda f: f.to_ndarray(format="bgr24"),
+                measure=quality.measure,
+                judge=judge,
+            )
+        small = frame.reformat(width=size[0], height=size[1], format="bgr24", interpolation="AREA").to_ndarray()
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        score = cut.feed(i, small)
+        m, s = cv2.meanStdDev(gray)
+        luma_mean.append(float(m[0][0]))
+        luma_std.append(float(s[0][0]))
+        thumbs.append(cv2.resize(gray, thumb_size, interpolation=cv2.INTER_AREA))
+        sh = quality.sharpness(gray)
+        sharp.append(sh)
+        pool.offer(i, frame, gray, sh, score)
+        if i % stride == 0:
+            if prev is not None:
+                motion.append(gm.estimate(prev[1], gray, prev[0], i))
+            prev = (i, gray)
+        n = i + 1
+    assert info is not None and pool is not None  # iter_frames raises when nothing decodes
+    t_pass = time.perf_counter() - t0
+    candidates = pool.finish()
+    cuts = cut.finish()
+    fps = info.fps
+
+    std = np.asarray(luma_std)
+    fades = detect_fades(std, vs.fade_flat_std, max_ramp=max(1, int(round(vs.fade_max_s * fps))))
+    dissolves = detect_dissolves(
+        thumbs, fps, min_change=vs.dissolve_min_change, max_blend_error=vs.dissolve_max_blend_error,
+        max_len_s=vs.dissolve_max_s, blocked=[(f.start, f.end) for f in fades],
+    )
+    dissolves = [d for d in dissolves if not any(d.start < f.end and f.start < d.end for f in fades)]
+    gradual = sorted(fades + dissolves, key=lambda t: t.boundary)
+    spans = build_shots(n, cuts, gradual, vs.min_shot_frames)
+    chosen = select_keyframes(spans, candidates, vs.keyframes_per_shot, vs.duplicate_hash_distance)
+
+    shots: list[ShotResult] = []
+    lm, sa = np.asarray(luma_mean), np.asarray(sharp)
+    for k, sp in enumerate(spans):
+        excl = [x for x in (sp.transition_span, spans[k + 1].transition_span if k + 1 < len(spans) else None) if x]
+        inside = [
+            ms for ms in motion
+            if sp.start <= ms.a and ms.b < sp.end and not any(a <= ms.b and ms.a < b for a, b in excl)
+        ]
+        cam = classify(
+            inside, fps, size[0], size[1],
+            min_speed=vs.camera_min_speed, min_zoom=vs.camera_min_zoom, jitter=vs.camera_jitter,
+        )
+        shots.append(
+            ShotResult(
+                span=sp, start_s=sp.start / fps, end_s=sp.end / fps, camera=cam, keyframes=chosen.get(sp.index, []),
+                mean_luma=float(lm[sp.start : sp.end].mean()), mean_sharpness=float(sa[sp.start : sp.end].mean()),
+            )
+        )
+    t_all = time.perf_counter() - t0
+    log.info(
+        "scanned %d frames in %.2fs (pass %.2fs): %d shots, %d cuts, %d fades, %d dissolves, %d keyframes",
+        n, t_all, t_pass, len(shots), len(cuts), len(fades), len(dissolves), sum(len(s.keyframes) for s in shots),
+    )
+    return ScanResult(
+        info=info, frames=n, fps=fps, analysis_size=size, cuts=cuts, transitions=gradual, shots=shots,
+        candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all},
+    )
+
+
+def summary(result: ScanResult) -> dict[str, Any]:
+    """A compact, JSON-friendly view (for logs, the bench and debugging)."""
+    return {
+        "frames": result.frames,
+        "fps": round(result.fps, 3),
+        "shots": [
+            {
+                "index": s.span.index, "start": s.span.start, "end": s.span.end, "transition_in": s.span.transition_in,
+                "camera": s.camera.label, "speed": None if s.camera.speed is None else round(s.camera.speed, 3),
+                "keyframes": [(k.frame_index, k.verdict.reason) for k in s.keyframes],
+            }
+            for s in result.shots
+        ],
+    }

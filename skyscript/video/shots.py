@@ -1,0 +1,122 @@
+"""Shot boundaries: PySceneDetect's content and adaptive detectors fed frame by frame, merged
+with the gradual transitions of :mod:`skyscript.video.transitions` into shot spans.
+
+Frame numbers are 0-based decode indices counted by the caller; a cut at frame ``n`` means
+frame ``n`` is the first frame of the new shot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from skyscript.video.transitions import Transition
+
+
+@dataclass(frozen=True)
+class ShotSpan:
+    index: int
+    start: int  # inclusive
+    end: int  # exclusive
+    transition_in: str | None  # cut | dissolve | fade | None (first shot)
+    transition_span: tuple[int, int] | None = None  # frames of the incoming transition
+
+
+@dataclass
+class CutDetector:
+    """Hard cuts from PySceneDetect 0.6, fed frame by frame.
+
+    One :class:`~scenedetect.detectors.AdaptiveDetector` does both jobs: it computes the
+    content detector's HSV score once per frame (its base class is ``ContentDetector``) and
+    reports frames whose score stands out from their neighbours (adaptive ratio). A frame
+    also counts as a cut when its content score alone is above twice the content threshold and
+    is the highest in its neighbourhood (a cut so strong no neighbour average can hide it).
+    """
+
+    content_threshold: float
+    adaptive_threshold: float
+    min_shot_frames: int
+    scores: list[float] = field(default_factory=list)
+    _adaptive: Any = None
+    _adaptive_cuts: list[int] = field(default_factory=list)
+    _last: int = -1
+
+    def __post_init__(self) -> None:
+        from scenedetect.detectors import AdaptiveDetector
+
+        self._adaptive = AdaptiveDetector(
+            adaptive_threshold=self.adaptive_threshold, min_scene_len=self.min_shot_frames,
+            min_content_val=self.content_threshold * 0.5,
+        )
+
+    def feed(self, frame_num: int, bgr: np.ndarray) -> float:
+        """Process one analysis frame; returns the content score against the previous frame."""
+        self._adaptive_cuts += self._adaptive.process_frame(frame_num, bgr)
+        # the detector keeps the frame's content score (ContentDetector._frame_score in 0.6)
+        score = float(getattr(self._adaptive, "_frame_score", 0.0) or 0.0)
+        self.scores.append(score)
+        self._last = frame_num
+        return score
+
+    def strong_cuts(self) -> list[int]:
+        s = np.asarray(self.scores)
+        r = max(1, self.min_shot_frames // 2)
+        out = []
+        for c in np.nonzero(s >= 2 * self.content_threshold)[0]:
+            c = int(c)
+            if c > 0 and s[c] >= s[max(0, c - r) : c + r + 1].max():
+                out.append(c)
+        return out
+
+    def finish(self) -> list[int]:
+        if self._last >= 0:
+            self._adaptive_cuts += self._adaptive.post_process(self._last)
+        cuts = sorted(set(self._adaptive_cuts) | set(self.strong_cuts()))
+        merged: list[int] = []
+        for c in cuts:
+            if c <= 0:
+                continue
+            if merged and c - merged[-1] < self.min_shot_frames:
+                if self.scores[c] > self.scores[merged[-1]]:
+                    merged[-1] = c
+                continue
+            merged.append(c)
+        return merged
+
+
+def build_shots(
+    n_frames: int,
+    cuts: Sequence[int],
+    gradual: Sequence[Transition],
+    min_shot_frames: int,
+) -> list[ShotSpan]:
+    """Merge hard cuts and gradual transitions into shot spans covering ``[0, n_frames)``.
+
+    A hard cut inside (or within two frames of) a gradual transition belongs to it; boundaries
+    closer than ``min_shot_frames`` keep the stronger one (gradual before cut)."""
+    events: list[tuple[int, str, tuple[int, int] | None]] = []
+    for tr in gradual:
+        events.append((tr.boundary, tr.kind, (tr.start, tr.end)))
+    for c in cuts:
+        if any(tr.start - 2 <= c <= tr.end + 2 for tr in gradual):
+            continue
+        events.append((c, "cut", (c, c)))
+    events.sort(key=lambda e: e[0])
+    kept: list[tuple[int, str, tuple[int, int] | None]] = []
+    for ev in events:
+        if ev[0] < min_shot_frames or ev[0] > n_frames - min_shot_frames:
+            continue
+        if kept and ev[0] - kept[-1][0] < min_shot_frames:
+            if kept[-1][1] == "cut" and ev[1] != "cut":
+                kept[-1] = ev
+            continue
+        kept.append(ev)
+    bounds = [0] + [e[0] for e in kept] + [n_frames]
+    shots: list[ShotSpan] = []
+    for i in range(len(bounds) - 1):
+        ev = kept[i - 1] if i > 0 else None
+        span = ev[2] if ev is not None and ev[1] != "cut" else None
+        shots.append(ShotSpan(i, bounds[i], bounds[i + 1], ev[1] if ev else None, span))
+    return shots
