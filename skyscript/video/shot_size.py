@@ -45,7 +45,7 @@ class ShotSizeRules:
 
     def __post_init__(self) -> None:
         r = self.face_ratios
-        if len(r) != 4 or any(not (0 < a < b) for a, b in zip((0.0, *r[:-1]), r)):
+        if len(r) != 4 or r[0] <= 0 or any(a >= b for a, b in zip(r, r[1:])):
             raise ValueError(f"shot_face_ratios must be 4 increasing positive numbers, got {r}")
 
     @classmethod
