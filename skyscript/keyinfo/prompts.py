@@ -27,7 +27,7 @@ _FRAME_SHAPE = {
         {
             "type": "one or two lower-case words naming the object class, e.g. \"cup\"",
             "description": "one sentence: material, colour, state, where it is",
-            "shot_type": "wide_shot | full_shot | medium_shot | close_up | extreme_close_up",
+            "shot_type": "wide | full | medium | close_up | extreme_close_up",
             "box": "[x1, y1, x2, y2] rough position on a 0-1000 grid, or null",
         }
     ],
@@ -40,7 +40,7 @@ _FRAME_SHAPE = {
             "continuous_emotion": {"valence": "1-9", "arousal": "1-9", "dominance": "1-9"},
             "temperament": "one or two words, e.g. gentle, confident, arrogant",
             "facial_attractiveness": "1-5",
-            "shot_type": "wide_shot | full_shot | medium_shot | close_up | extreme_close_up",
+            "shot_type": "wide | full | medium | close_up | extreme_close_up",
             "box": "[x1, y1, x2, y2] rough position of the whole person on a 0-1000 grid, or null",
         }
     ],
@@ -49,7 +49,7 @@ _FRAME_SHAPE = {
 _RULES = """Rules:
 - List every person you can see, including people who are partly hidden or at the edge of the frame; list each person and each object once only.
 - Objects are physical things (furniture, props, vehicles, food, animals). Do not list subtitles, captions, logos, watermarks or any other text, and do not list people under "objects".
-- Shot type describes how the subject is framed: wide_shot = the subject is small in a large scene; full_shot = a whole body from head to feet; medium_shot = from the waist up; close_up = a face, or one object filling much of the frame; extreme_close_up = a detail such as eyes, a hand or a small object.
+- shot_type describes how that subject is framed: wide = the subject is small in a large scene; full = a whole body from head to feet; medium = from the waist up; close_up = a face, or one object filling much of the frame; extreme_close_up = a detail such as eyes, a hand or a small object.
 - continuous_emotion rates the person's current state on the 9-point Self-Assessment Manikin scale, integers 1 to 9: valence 1 = very unpleasant, 5 = neutral, 9 = very pleasant; arousal 1 = calm, 9 = highly agitated; dominance 1 = submissive, 9 = fully in control.
 - facial_attractiveness is an integer from 1 (plain) to 5 (striking); 3 is average. Judge emotion, continuous_emotion, temperament and facial_attractiveness for each person separately.
 - Use null for a value you cannot judge. Numbers are JSON numbers. Answer with the JSON only: no prose, no markdown fences."""

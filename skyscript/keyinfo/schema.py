@@ -51,9 +51,11 @@ class Source(str, Enum):
 
 
 class ShotType(str, Enum):
-    wide = "wide_shot"
-    full = "full_shot"
-    medium = "medium_shot"
+    """The paper's five shot types, spelled as the ``shot_size`` step spells Keyframe.shot_type."""
+
+    wide = "wide"
+    full = "full"
+    medium = "medium"
     close_up = "close_up"
     extreme_close_up = "extreme_close_up"
 

@@ -1,0 +1,248 @@
+"""Key information for the valid keyframes of one episode: the VLM path (paper 3.1-3.4).
+
+Which copy of a frame goes where:
+
+* the VLM gets the **unmasked** frame (Area.private). The paper pre-extracts first and pixelates
+  afterwards, and age, emotion and attractiveness cannot be judged on a mosaic. Its raw answers
+  stay in the private area too.
+* the open-vocabulary detector gets the **masked** public copy when the privacy step wrote one
+  (as the paper does), else the private one.
+* the face-attribute models get the **unmasked** frame at the privacy step's face boxes: a mosaic
+  face has no age, gender or expression left to read.
+
+Several keyframes of one shot go into one request (``images_per_request``); requests run with
+bounded concurrency (``settings.vlm.concurrency``). Each answer climbs the repair ladder of
+:mod:`skyscript.keyinfo.repair`; every frame's outcome is counted (``answers_parsed``,
+``answers_repaired``, ``answers_corrected``, ``answers_lost``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from skyscript.db.lineage import LossRecord
+from skyscript.ids import Keys
+from skyscript.keyinfo.calibrate import FaceContext, calibrate_frame
+from skyscript.keyinfo.prompts import (
+    CORRECTION_SYSTEM,
+    EXTRACT_SYSTEM,
+    PROMPT_VERSION,
+    correction_user_prompt,
+    extract_user_prompt,
+    prompt_set,
+)
+from skyscript.keyinfo.repair import Interpretation, Outcome, interpret
+from skyscript.keyinfo.schema import KeyInfo, Source
+from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, VlmError
+from skyscript.models.detectors import Detection, OpenVocabDetector
+from skyscript.models.faces import FaceBackend, FacePrediction, clip_box, read_rgb
+from skyscript.store import Area, ObjectStore
+
+STEP = "keyinfo"
+
+
+class KeyInfoParams(BaseModel):
+    """Parameters of the keyinfo step (``ctx.params["keyinfo"]``; recorded in lineage)."""
+
+    images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
+    max_tokens: int = Field(2048, ge=128)
+    detector: Literal["none", "grounding_dino", "yolo_world"] = "none"
+    detector_weights: str | None = Field(None, description="path under the model dir; adapter default if None")
+    face_backend: Literal["auto", "offline", "deepface", "none"] = "auto"
+    tta: bool = True
+    offline_vocabulary: tuple[str, ...] = (
+        "cup", "glass", "bottle", "chair", "table", "sofa", "bed", "phone", "laptop", "book", "bag", "car",
+        "door", "window", "lamp", "candle", "plate", "bowl", "knife", "flower", "clock", "television",
+    )
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "KeyInfoParams":
+        return cls.model_validate(params.get("keyinfo") or {})
+
+
+@dataclass
+class FrameInput:
+    keyframe_id: str
+    frame_index: int
+    shot_index: int
+    private_jpeg: bytes
+    public_jpeg: bytes | None = None
+    face_boxes: list[tuple[int, int, int, int]] | None = None  # from the privacy step; None: not available
+
+
+@dataclass
+class FrameResult:
+    keyframe_id: str
+    frame_index: int
+    keyinfo: KeyInfo | None = None
+
+
+@dataclass
+class EpisodeResult:
+    frames: list[FrameResult] = field(default_factory=list)
+    losses: list[LossRecord] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+def faces_of_payload(payload: dict[str, Any] | None, width: int, height: int) -> list[tuple[int, int, int, int]] | None:
+    """Face boxes from the privacy step's ``faces`` annotation (``{"faces": [{"xyxy": [...]}, ...]}``);
+    unconfirmed faces are skipped. None when there is no annotation."""
+    if payload is None:
+        return None
+    boxes = []
+    for f in payload.get("faces") or []:
+        if not isinstance(f, dict) or not f.get("confirmed", True):
+            continue
+        xyxy = f.get("xyxy") or f.get("box")
+        if isinstance(xyxy, (list, tuple)) and len(xyxy) == 4:
+            b = clip_box(xyxy, width, height)
+            if b is not None:
+                boxes.append(b)
+    return boxes
+
+
+def group_requests(frames: Sequence[FrameInput], per_request: int) -> list[list[FrameInput]]:
+    """Keyframes of the same shot, in frame order, at most ``per_request`` per group."""
+    by_shot: dict[int, list[FrameInput]] = {}
+    for f in sorted(frames, key=lambda f: f.frame_index):
+        by_shot.setdefault(f.shot_index, []).append(f)
+    groups = []
+    for shot in sorted(by_shot):
+        lst = by_shot[shot]
+        groups.extend(lst[i : i + per_request] for i in range(0, len(lst), per_request))
+    return groups
+
+
+class FaceStage:
+    """Face boxes (the privacy step's, else the backend's detector) and attribute predictions."""
+
+    def __init__(self, backend: FaceBackend | None, tta: bool) -> None:
+        self.backend = backend
+        self.tta = tta
+
+    def context(self, image: np.ndarray, boxes: list[tuple[int, int, int, int]] | None) -> FaceContext:
+        if self.backend is None:
+            return FaceContext(None, image, [], Source.privacy, False)
+        if boxes is None:
+            boxes = self.backend.detect(image)
+            box_source = Source.deepface if self.backend.name == "deepface" else Source.dlib
+        else:
+            box_source = Source.privacy
+        preds: list[FacePrediction] = self.backend.predict(image, boxes) if boxes else []
+        return FaceContext(self.backend, image, preds, box_source, self.tta)
+
+
+class VlmExtractor:
+    """The full path: VLM answers, repair ladder, detector calibration, face attributes."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        keys: Keys,
+        params: KeyInfoParams,
+        vlm: ChatBackend,
+        corrector: ChatBackend | None,
+        detector: OpenVocabDetector | None,
+        faces: FaceStage,
+        shot_rules: Any,
+        log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
+    ) -> None:
+        self.store, self.keys, self.params = store, keys, params
+        self.vlm, self.corrector, self.detector, self.faces = vlm, corrector, detector, faces
+        self.shot_rules = shot_rules
+        self.log = log
+        self.prompts = prompt_set()
+
+    def _correct(self, raw: str, problem: str, n_images: int) -> str:
+        assert self.corrector is not None
+        ans = self.corrector.chat(ChatRequest(
+            system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
+            max_tokens=self.params.max_tokens,
+        ))
+        return ans.text
+
+    def _store_answer(self, episode_id: str, group: list[FrameInput], record: dict[str, Any]) -> dict[int, str]:
+        body = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
+        keys = {}
+        for f in group:
+            key = self.keys.raw_answer(episode_id, f.frame_index, STEP)
+            self.store.put_bytes(Area.private, key, body, "application/json")
+            keys[f.frame_index] = key
+        return keys
+
+    def run(self, episode_id: str, frames: Sequence[FrameInput]) -> EpisodeResult:
+        result = EpisodeResult()
+        groups = group_requests(frames, self.params.images_per_request)
+        requests = [
+            ChatRequest(system=EXTRACT_SYSTEM, user=extract_user_prompt(len(g)), images=[f.private_jpeg for f in g],
+                        max_tokens=self.params.max_tokens)
+            for g in groups
+        ]
+        result.bump("vlm_requests", len(requests))
+        answers = self.vlm.chat_many(requests)
+        for group, answer in zip(groups, answers):
+            self._handle(episode_id, group, answer, result)
+        return result
+
+    def _handle(self, episode_id: str, group: list[FrameInput], answer: ChatAnswer | VlmError, result: EpisodeResult) -> None:
+        record: dict[str, Any] = {
+            "step": STEP, "prompt_version": PROMPT_VERSION, "prompt_digest": self.prompts.digest,
+            "frames": [f.frame_index for f in group], "keyframe_ids": [f.keyframe_id for f in group],
+        }
+        if isinstance(answer, VlmError):
+            record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id)
+            keys = self._store_answer(episode_id, group, record)
+            self.log.warning("VLM request for frames %s failed: %s", record["frames"], answer)
+            for f in group:
+                result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
+                result.losses.append(LossRecord("annotation", f.keyframe_id, "vlm_failed", str(answer), keys[f.frame_index]))
+                result.bump("answers_lost")
+                result.bump("vlm_failed")
+            return
+        interp: Interpretation = interpret(answer.text, len(group), self.corrector and self._correct)
+        record.update(
+            model=answer.model, attempts=answer.attempts, finish_reason=answer.finish_reason, answer=answer.text,
+            outcome=interp.outcome.value, corrected=interp.corrected_text, problem=interp.detail,
+        )
+        keys = self._store_answer(episode_id, group, record)
+        result.bump(f"answers_{interp.outcome.value}", len(group))
+        if interp.outcome is Outcome.lost or interp.frames is None:
+            self.log.warning("answer for frames %s lost: %s (%s)", record["frames"], interp.reason, interp.detail)
+            for f in group:
+                result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
+                result.losses.append(LossRecord("annotation", f.keyframe_id, interp.reason or "unparseable_json",
+                                                interp.detail, keys[f.frame_index]))
+            return
+        for f, vframe in zip(group, interp.frames):
+            image = read_rgb(f.private_jpeg)
+            h, w = image.shape[:2]
+            detections: list[Detection] | None = None
+            if self.detector is not None:
+                vocab = list(dict.fromkeys([o.type for o in vframe.objects] + ["person"]))
+                det_image = read_rgb(f.public_jpeg) if f.public_jpeg else image
+                detections = self.detector.detect(det_image, vocab)
+            fctx = self.faces.context(image, f.face_boxes)
+            cal = calibrate_frame(vframe, w, h, detections, fctx, self.shot_rules)
+            for k, v in cal.counts.items():
+                result.bump(k, v)
+            for i, typ in cal.hallucinated:
+                result.losses.append(LossRecord(
+                    "object", f"{f.keyframe_id}/object/{i}", "hallucination",
+                    f"the detector found no {typ!r} in the frame", keys[f.frame_index],
+                ))
+            info = KeyInfo(
+                origin="vlm", width=w, height=h, objects=cal.objects, people=cal.people,
+                answer_outcome=interp.outcome.value,  # type: ignore[arg-type]
+                raw_answer_key=keys[f.frame_index], hallucinated=[t for _, t in cal.hallucinated],
+            )
+            result.frames.append(FrameResult(f.keyframe_id, f.frame_index, info))
+            result.bump("keyframes_annotated")
