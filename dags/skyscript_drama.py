@@ -1,0 +1,147 @@
+"""
+### SkyScript: annotate one drama
+
+Runs the SkyScript pipeline on one drama, step by step from the step registry
+(`skyscript.steps.registry.PIPELINE`):
+
+1. **ingest** registers the `sources` (files, folders, http(s) URLs, `s3://` prefixes) as
+   episodes and copies them to the private area (skipped when `sources` is empty or
+   `skip_ingest` is set, e.g. when the crawl already ingested);
+2. **plan_batches** splits the drama's episodes into batches of `batch_size` (Airflow maps at
+   most `[core] max_map_length` items, so the batch size grows for very long dramas);
+3. **episodes** is a task group mapped over the batches: every episode step of the registry runs
+   in order on the batch (`skyscript step NAME --drama D --episode E ...`), in a GPU-pinned pod in
+   Kubernetes mode or on the worker in local mode (`steps` picks a subset; the others are skipped);
+4. **loss_gate** validates the drama's loss numbers with Great Expectations (loss rate at most
+   `max_loss_rate`, default 4%; no episode left with a failed step), keeps the result for auditors
+   in the published store under `reports/<drama>/loss-gate/`, and fails the run when it breaks.
+
+Every write is keyed on drama/episode/shot/frame ids, so a retry or a second run of the same drama
+replaces outputs and duplicates nothing. Lineage records this run's id and each try number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, Param, TriggerRule, chain, task, task_group
+
+from _paths import ensure_repo_on_path
+
+ensure_repo_on_path()
+
+from operators import step_operator  # noqa: E402
+from skyscript.orchestration.config import OrchestrationSettings  # noqa: E402
+from skyscript.steps import registry  # noqa: E402
+
+ORCH = OrchestrationSettings()
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "skyscript",
+    "retries": ORCH.retries,
+    "retry_delay": timedelta(seconds=ORCH.retry_delay_s),
+    "retry_exponential_backoff": ORCH.retry_backoff,
+    "max_retry_delay": timedelta(seconds=ORCH.max_retry_delay_s),
+}
+
+PARAMS = {
+    "drama": Param(
+        "example-drama", type="string", pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", title="Drama id",
+        description="The drama to annotate: lower-case letters, digits and '-' (its episodes are <drama>--<file stem>).",
+    ),
+    "sources": Param(
+        [], type="array", items={"type": "string"}, title="Sources to ingest",
+        description="Files, folders, http(s) URLs or s3://bucket/prefix to register as episodes first. "
+                    "Empty: annotate the episodes already registered for the drama.",
+    ),
+    "skip_ingest": Param(
+        False, type="boolean", title="Skip ingest",
+        description="Set when the episodes were just ingested (the crawl DAG does this).",
+    ),
+    "steps": Param(
+        [], type="array", items={"type": "string", "enum": [spec.name for spec in registry.episode_steps()]},
+        title="Episode steps",
+        description="Run only these episode steps (in registry order); empty: every step of the registry.",
+    ),
+    "batch_size": Param(
+        ORCH.batch_size, type="integer", minimum=1, maximum=100_000, title="Episodes per batch",
+        description="Episodes handled by one mapped task instance. Airflow maps at most [core] max_map_length "
+                    "items (1024 by default): for longer dramas the batch size grows to fit.",
+    ),
+    "max_loss_rate": Param(
+        None, type=["null", "number"], minimum=0, maximum=1, title="Loss gate threshold",
+        description="Highest loss rate the gate accepts; empty: the platform setting "
+                    "(SKYSCRIPT_THRESHOLDS__MAX_LOSS_RATE, 0.04).",
+    ),
+}
+
+
+@task(queue=ORCH.light_queue, trigger_rule=TriggerRule.NONE_FAILED)
+def plan_batches(params: dict[str, Any] | None = None) -> list[list[str]]:
+    """The drama's episodes, in id order, in batches for mapping."""
+    from airflow.sdk import conf
+
+    from skyscript.config import Settings
+    from skyscript.orchestration.batching import plan_drama
+
+    assert params is not None
+    plan = plan_drama(Settings(), params["drama"], int(params["batch_size"]), conf.getint("core", "max_map_length"))
+    print(f"{plan.episodes} episodes in {len(plan.batches)} batches of at most {plan.batch_size}")
+    return plan.batches
+
+
+@task(queue=ORCH.light_queue, trigger_rule=TriggerRule.ALL_DONE, retries=0)
+def loss_gate(batches: list[list[str]] | None, params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Great Expectations validation of the drama's loss numbers; fails the run above the threshold."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from skyscript.config import Settings
+    from skyscript.context import open_context
+    from skyscript.quality.gate import run_loss_gate
+
+    assert params is not None
+    ctx = open_context(Settings(), params["drama"], dag_run_id=run_id)
+    try:
+        result = run_loss_gate(ctx, batches=batches, max_loss_rate=params.get("max_loss_rate"), run_id=run_id)
+    finally:
+        ctx.db.dispose()
+    if not result.passed:
+        raise AirflowFailException(
+            f"loss gate failed for {result.drama_id}: " + "; ".join(result.failures) + f" (report public/{result.report_key})"
+        )
+    return result.summary()
+
+
+with DAG(
+    dag_id="skyscript_drama",
+    description="Annotate one drama: ingest, the registry's episode steps in mapped batches, the loss gate",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params=PARAMS,
+    default_args=DEFAULT_ARGS,
+    render_template_as_native_obj=True,
+    doc_md=__doc__,
+    tags=["skyscript", "annotation"],
+    max_active_runs=8,
+) as dag:
+    ingest = step_operator(
+        registry.get("ingest"), sources="{{ params.sources }}", skip="{{ params.skip_ingest }}",
+    )
+    batches = plan_batches()
+
+    @task_group(group_id="episodes", tooltip="the registry's episode steps, in order, on one batch of episodes")
+    def episode_batch(episodes: Any) -> None:
+        chain(*[
+            step_operator(
+                spec, episodes=episodes, trigger_rule=TriggerRule.NONE_FAILED,
+                skip="{{ (params.steps | length > 0) and ('%s' not in params.steps) }}" % spec.name,
+            )
+            for spec in registry.episode_steps()
+        ])
+
+    gate = loss_gate(batches)
+    ingest >> batches
+    if registry.episode_steps():
+        episode_batch.expand(episodes=batches) >> gate

@@ -1,0 +1,60 @@
+"""What the local and the pod step operators share: the templated ids and the invocation."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from skyscript.orchestration.commands import StepInvocation, as_str_list
+
+STEP_TEMPLATE_FIELDS: tuple[str, ...] = ("drama", "episodes", "sources", "skip")
+
+
+def is_true(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class StepFieldsMixin:
+    """Holds a step's ids as templated fields (rendered or resolved from XCom/mapping at run time)."""
+
+    step_name: str
+    drama: Any
+    episodes: Any
+    sources: Any
+    skip: Any
+
+    def _init_step_fields(self, step_name: str, drama: Any, episodes: Any, sources: Any, skip: Any) -> None:
+        self.step_name = step_name
+        self.drama = drama
+        self.episodes = episodes
+        self.sources = sources
+        self.skip = skip
+
+    def invocation(self, context: Any | None) -> StepInvocation:
+        run_id = None
+        try_number = 1
+        if context is not None:
+            run_id = context.get("run_id")
+            ti = context.get("ti")
+            try_number = int(getattr(ti, "try_number", None) or 1)
+        return StepInvocation(
+            step=self.step_name,
+            drama=str(self.drama),
+            episodes=as_str_list(self.episodes),
+            sources=as_str_list(self.sources),
+            dag_run_id=run_id,
+            try_number=try_number,
+        )
+
+    def skip_reason(self) -> str | None:
+        """Why this task has nothing to do: asked to skip, or an ingest with no sources."""
+        if is_true(self.skip):
+            return f"step {self.step_name} skipped as asked"
+        if self.step_name == "ingest" and not as_str_list(self.sources):
+            return "ingest skipped: no sources given (annotating the drama's registered episodes)"
+        return None
+
+
+def merge_template_fields(base: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*base, *STEP_TEMPLATE_FIELDS]))
