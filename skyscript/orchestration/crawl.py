@@ -85,3 +85,21 @@ def dramas_with_new_episodes(settings: Settings, dag_run_id: str, dramas: Iterab
     finally:
         db.dispose()
     return sorted(new)
+
+
+def ingest_outcomes(settings: Settings, dag_run_id: str, dramas: Iterable[str]) -> dict[str, bool]:
+    """Per drama: did an ingest attempt in ``dag_run_id`` succeed? (No attempt at all: False.)"""
+    wanted = set(dramas)
+    db = Database(settings.database_url or "")
+    try:
+        with db.session() as s:
+            rows = s.execute(
+                select(StepRun.drama_id, StepRun.status).where(StepRun.step == "ingest", StepRun.dag_run_id == dag_run_id)
+            ).all()
+    finally:
+        db.dispose()
+    ok = {d: False for d in wanted}
+    for drama, status in rows:
+        if drama in ok and status == "success":
+            ok[drama] = True
+    return ok
