@@ -60,14 +60,15 @@ class PrivacyStep(Step):
         written: list[dict[str, Any]] = []
         losses: list[LossRecord] = []
         for kf_id, key in frames:
-            if kf_id not in ocr:
-                losses.append(LossRecord("keyframe", kf_id, "ocr_missing", "no ocr annotation: run the text step first"))
-                continue
             try:
                 img = read_frame(ctx.store, key)
             except FrameError as exc:
                 log.warning("keyframe %s lost: %s", kf_id, exc)
                 losses.append(LossRecord("keyframe", kf_id, exc.reason, exc.detail))
+                continue
+            if kf_id not in ocr:
+                log.warning("keyframe %s not published: its text has not been read", kf_id)
+                losses.append(LossRecord("keyframe", kf_id, "ocr_missing", "no ocr annotation: run the text step first"))
                 continue
             assert key is not None
             found = detector.detect(img)
