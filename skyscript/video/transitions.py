@@ -60,6 +60,9 @@ def detect_fades(luma_std: np.ndarray, flat_std: float, max_ramp: int) -> list[T
         end = b
         while end < n and end - b < max_ramp and luma_std[end] > luma_std[end - 1] + 0.2:
             end += 1
+        # the loops stop on the last undimmed frame each side: the ramp lies between them
+        start = start + 1 if start < a else start
+        end = end - 1 if end > b else end
         out.append(Transition("fade", start, end, (a + b) // 2, float(b - a)))
     return out
 

@@ -1,0 +1,61 @@
+"""Frame quality: motion blur and occlusion on real photographs and generated clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from fixtures.clips import blur_clip_file, clip_dir  # noqa: F401
+from fixtures.videos import Clip, motion_blurred
+
+from skyscript.config import VideoSettings
+from skyscript.video import quality
+from skyscript.video.scan import analysis_size, scan_video
+
+VS = VideoSettings()
+
+
+def _analysis_gray(img: np.ndarray) -> np.ndarray:
+    w, h = analysis_size(img.shape[1], img.shape[0], VS.analysis_width)
+    return cv2.cvtColor(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+
+
+def _verdict(img: np.ndarray) -> quality.Verdict:
+    q = quality.measure(_analysis_gray(img))
+    return quality.judge(q, VS.blur_threshold, VS.motion_blur_threshold, VS.occlusion_threshold)
+
+
+def test_sharp_photo_valid_its_smeared_copy_and_the_blurred_samples_not(sample_media: Path) -> None:
+    messi = cv2.imread(str(sample_media / "messi5.jpg"))
+    assert _verdict(messi) == quality.Verdict(True, None)
+    assert _verdict(motion_blurred([messi], 25)[0]) == quality.Verdict(False, "motion_blur")
+    assert _verdict(cv2.imread(str(sample_media / "text_motion.jpg"))).reason == "motion_blur"
+    assert _verdict(cv2.imread(str(sample_media / "text_defocus.jpg"))).reason == "motion_blur"
+
+
+def test_smear_is_directional(sample_media: Path) -> None:
+    messi = cv2.imread(str(sample_media / "messi5.jpg"))
+    sharp = quality.measure(_analysis_gray(messi))
+    smeared = quality.measure(_analysis_gray(motion_blurred([messi], 25)[0]))
+    assert smeared.anisotropy > 0.9 > sharp.anisotropy
+    assert smeared.directional_min < 0.1 * sharp.directional_min
+
+
+def test_covered_lens_is_occlusion(sample_media: Path) -> None:
+    messi = cv2.imread(str(sample_media / "messi5.jpg"))
+    covered = messi.copy()
+    covered[:, : int(messi.shape[1] * 0.75)] = (30, 32, 35)  # a dark object over three quarters
+    assert _verdict(covered) == quality.Verdict(False, "occlusion")
+    assert quality.flat_share(_analysis_gray(covered)) >= 0.7
+    assert quality.flat_share(_analysis_gray(messi)) < 0.1
+
+
+def test_blurred_shot_keyframe_is_invalid_sharp_one_valid(blur_clip_file: Clip, tmp_path: Path) -> None:
+    r = scan_video(blur_clip_file.path, VS, tmp_path)
+    assert [s.span.start for s in r.shots] == [0, 30]
+    (k0,) = r.shots[0].keyframes
+    (k1,) = r.shots[1].keyframes
+    assert k0.verdict == quality.Verdict(True, None)
+    assert k1.verdict == quality.Verdict(False, "motion_blur")
+    assert 30 <= k1.frame_index < 60

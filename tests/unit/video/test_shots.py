@@ -1,0 +1,75 @@
+"""Shot boundaries: exact hard cuts, dissolves and fades labelled as one boundary near their
+middle, Megamind.avi's four real shots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures.clips import clip_dir, cuts_clip_file, dissolve_clip_file, fade_clip_file  # noqa: F401
+from fixtures.videos import Clip
+
+from skyscript.config import VideoSettings
+from skyscript.video.scan import ScanResult, scan_video
+from skyscript.video.shots import build_shots
+from skyscript.video.transitions import Transition, detect_fades
+
+
+def _scan(path: Path, tmp_path: Path) -> ScanResult:
+    return scan_video(path, VideoSettings(), tmp_path)
+
+
+def _starts(r: ScanResult) -> list[int]:
+    return [s.span.start for s in r.shots]
+
+
+def test_hard_cuts_are_exact(cuts_clip_file: Clip, tmp_path: Path) -> None:
+    r = _scan(cuts_clip_file.path, tmp_path)
+    assert r.frames == 75
+    assert _starts(r) == [0, 30, 50]
+    assert [s.span.end for s in r.shots] == [30, 50, 75]
+    assert [s.span.transition_in for s in r.shots] == [None, "cut", "cut"]
+    assert r.shots[1].start_s == pytest.approx(30 / 24.0)
+
+
+def test_dissolve_is_one_boundary_near_its_middle(dissolve_clip_file: Clip, tmp_path: Path) -> None:
+    r = _scan(dissolve_clip_file.path, tmp_path)
+    assert len(r.shots) == 2
+    assert r.shots[1].span.transition_in == "dissolve"
+    assert abs(r.shots[1].span.start - dissolve_clip_file.shot_starts[1]) <= 3
+    a, b = r.shots[1].span.transition_span  # type: ignore[misc]
+    assert a <= 30 and b >= 30  # the span covers the mixed frames (24..35)
+
+
+def test_fade_out_and_in_is_one_fade_boundary(fade_clip_file: Clip, tmp_path: Path) -> None:
+    r = _scan(fade_clip_file.path, tmp_path)
+    assert len(r.shots) == 2
+    assert r.shots[1].span.transition_in == "fade"
+    assert abs(r.shots[1].span.start - fade_clip_file.shot_starts[1]) <= 2
+
+
+def test_megamind_has_its_four_real_shots(sample_media: Path, tmp_path: Path) -> None:
+    r = _scan(sample_media / "Megamind.avi", tmp_path)
+    assert r.frames == 270
+    assert [(s.span.start, s.span.end) for s in r.shots] == [(0, 98), (98, 154), (154, 200), (200, 270)]
+    assert [s.span.transition_in for s in r.shots] == [None, "cut", "cut", "cut"]
+    assert r.shots[3].end_s == pytest.approx(270 / r.fps)
+
+
+def test_fade_in_at_start_and_out_at_end_are_not_boundaries() -> None:
+    std = np.array([0, 0, 2, 10, 30, 40, 40, 40, 40, 40, 30, 10, 1, 0], dtype=float)
+    assert detect_fades(std, 6.0, max_ramp=10) == []
+    mid = np.array([40] * 10 + [20, 8, 2, 1, 3, 9, 25] + [40] * 10, dtype=float)
+    (f,) = detect_fades(mid, 6.0, max_ramp=10)
+    assert (f.kind, f.boundary) == ("fade", 13)
+    assert f.start == 10 and f.end == 17
+
+
+def test_build_shots_absorbs_cuts_inside_a_transition_and_keeps_min_length() -> None:
+    gradual = [Transition("dissolve", 40, 52, 46, 0.9)]
+    shots = build_shots(120, [20, 44, 50, 104, 116], gradual, min_shot_frames=8)
+    assert [(s.start, s.end, s.transition_in) for s in shots] == [
+        (0, 20, None), (20, 46, "cut"), (46, 104, "dissolve"), (104, 120, "cut"),
+    ]
+    assert shots[2].transition_span == (40, 52)
