@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import jpeg_of
+from keyinfo_helpers import jpeg_of
 from openai_standin import Fail, Reply, Slow, StandinOpenAI
 
 from skyscript.config import ModelEndpoint
