@@ -106,7 +106,7 @@ def pod_kwargs(spec: StepSpec, k8s: KubernetesSettings) -> dict[str, Any]:
         termination_grace_period=k8s.termination_grace_s,
         on_finish_action=k8s.on_finish_action,
         on_kill_action="delete_pod",
-        reattach_on_restart=True,
+        durable=True,  # a restarted worker re-attaches to the running pod instead of starting another
         get_logs=True,
         log_events_on_failure=True,
         do_xcom_push=False,

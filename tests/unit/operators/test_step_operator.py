@@ -1,0 +1,188 @@
+"""Step operator factory: pod specs rendered without a cluster, and the local operator running
+the real ``skyscript step`` entry point."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kubernetes.client import ApiClient
+
+from operators import step_operator
+from operators.local_step import SkyscriptStepOperator
+from operators.pod_step import SkyscriptPodOperator
+from skyscript.orchestration.config import KubernetesSettings, OrchestrationSettings
+from skyscript.steps import registry
+from skyscript.steps.base import Resources
+from skyscript.steps.registry import GPU_MODEL, StepSpec
+
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+RUN_ID = "manual__2026-11-25T04:48:26.093677+00:00"
+A100 = "NVIDIA-A100-SXM4-80GB"
+
+
+def _orch(**k8s: Any) -> OrchestrationSettings:
+    return OrchestrationSettings(mode="kubernetes", kubernetes=KubernetesSettings(
+        image_registry="registry.example.com/skyscript", image_tag="1.2.3", **k8s))
+
+
+def _render(op: SkyscriptPodOperator, try_number: int = 2) -> dict[str, Any]:
+    context = {"run_id": RUN_ID, "ti": SimpleNamespace(try_number=try_number)}
+    op.render_template_fields(context)  # type: ignore[arg-type]
+    pod = op.build_pod_request_obj(dry_run=True)  # no context: no cluster, no task instance
+    return ApiClient().sanitize_for_serialization(pod)  # type: ignore[no-any-return]
+
+
+def _pod(spec: StepSpec, orch: OrchestrationSettings, episodes: list[str] | None = None) -> dict[str, Any]:
+    op = step_operator(spec, orch=orch, drama="love-in-shanghai", episodes=episodes or ["love-in-shanghai--ep01"])
+    assert isinstance(op, SkyscriptPodOperator)
+    # ids the way Airflow hands them: rendered, with the run and try from the context
+    op.invocation = lambda context, _inv=op.invocation: _inv({"run_id": RUN_ID, "ti": SimpleNamespace(try_number=2)})  # type: ignore[method-assign]
+    return _render(op)
+
+
+GPU_SPEC = StepSpec("keyinfo", "skyscript.steps.keyinfo:KeyInfoStep", "episode",
+                    Resources(cpu=4.0, memory_gi=16.0, gpu=1, image="skyscript-gpu", gpu_product=A100), "VLM key information")
+
+
+def test_gpu_step_is_pinned_to_its_gpu_product_with_gpu_resources() -> None:
+    pod = _pod(GPU_SPEC, _orch())
+    spec = pod["spec"]
+    (c,) = spec["containers"]
+    assert c["image"] == "registry.example.com/skyscript/skyscript-gpu:1.2.3"
+    assert c["command"] == ["skyscript"]
+    assert c["args"] == ["step", "keyinfo", "--drama", "love-in-shanghai", "--episode", "love-in-shanghai--ep01",
+                         "--dag-run-id", RUN_ID, "--try-number", "2"]
+    assert c["resources"]["requests"] == {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}
+    assert c["resources"]["limits"] == {"memory": "16Gi", "nvidia.com/gpu": "1"}
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.product": A100}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert spec["priorityClassName"] == "skyscript-gpu"
+    assert spec["serviceAccountName"] == "skyscript-step"
+    assert spec["restartPolicy"] == "Never"
+    assert "affinity" not in spec or not spec["affinity"]
+
+
+def test_gpu_step_without_product_uses_the_configured_default_or_any_gpu_node() -> None:
+    pod = _pod(StepSpec("depth", "x:Y", "episode", GPU_MODEL, "depth"), _orch(gpu_product="NVIDIA-L4"))
+    assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-L4"}
+    pod = _pod(StepSpec("depth", "x:Y", "episode", GPU_MODEL, "depth"), _orch())
+    terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": "nvidia.com/gpu.product", "operator": "Exists"}]}]
+
+
+def test_cpu_step_is_kept_off_gpu_nodes() -> None:
+    pod = _pod(registry.get("probe"), _orch())
+    spec = pod["spec"]
+    (c,) = spec["containers"]
+    assert c["image"] == "registry.example.com/skyscript/skyscript-cpu:1.2.3"
+    assert c["resources"]["requests"] == {"cpu": "0.5", "memory": "1Gi"}
+    assert "nvidia.com/gpu" not in c["resources"]["limits"]
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [
+        {"key": "nvidia.com/gpu.product", "operator": "DoesNotExist"},
+        {"key": "nvidia.com/gpu.present", "operator": "NotIn", "values": ["true"]},
+    ]}]
+    assert not spec.get("tolerations")
+    assert not spec.get("nodeSelector")
+    assert spec["priorityClassName"] == "skyscript-cpu"
+
+
+def test_credentials_come_from_secrets_never_plain_env() -> None:
+    pod = _pod(GPU_SPEC, _orch(env_from_secrets=["skyscript-extra"]))
+    (c,) = pod["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    for name in ("SKYSCRIPT_DATABASE_URL", "SKYSCRIPT_STORE_ACCESS_KEY", "SKYSCRIPT_STORE_SECRET_KEY", "SKYSCRIPT_VLM__API_KEY"):
+        assert "value" not in env[name], f"{name} is a plain value"
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "skyscript-credentials"
+    assert env["SKYSCRIPT_STORE_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "store-secret-key"
+    plain = [e["name"] for e in c["env"] if "value" in e]
+    assert plain == ["SKYSCRIPT_MODE"]
+    assert {"secretRef": {"name": "skyscript-extra"}} in c["envFrom"]
+    assert {"configMapRef": {"name": "skyscript-config"}} in c["envFrom"]
+
+
+def test_labels_name_drama_episode_step_and_run_with_label_safe_values() -> None:
+    long_ep = "love-in-shanghai--" + "a-very-long-episode-file-name-from-the-crawler-" * 2
+    pod = _pod(GPU_SPEC, _orch(), episodes=[long_ep])
+    labels = pod["metadata"]["labels"]
+    assert labels["skyscript.io/drama"] == "love-in-shanghai"
+    assert labels["skyscript.io/step"] == "keyinfo"
+    assert labels["skyscript.io/try"] == "2"
+    assert labels["skyscript.io/run"].startswith("manual__2026-11-25T04-48-26.093677-00-00")
+    assert labels["skyscript.io/episode"].startswith("love-in-shanghai--a-very-long")
+    for key, value in labels.items():
+        assert len(value) <= 63 and LABEL_VALUE.match(value), (key, value)
+    # the full episode list is kept in an annotation
+    assert pod["metadata"]["annotations"]["skyscript.io/episodes"] == f'["{long_ep}"]'
+
+
+def test_batch_of_episodes_becomes_repeated_episode_arguments() -> None:
+    eps = [f"d--ep{i:02d}" for i in range(3)]
+    pod = _pod(registry.get("probe"), _orch(), episodes=eps)
+    args = pod["spec"]["containers"][0]["args"]
+    assert args[:4] == ["step", "probe", "--drama", "love-in-shanghai"]
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--episode"] == eps
+    assert pod["metadata"]["labels"]["skyscript.io/episodes"] == "3"
+    assert "skyscript.io/episode" not in pod["metadata"]["labels"]
+
+
+def test_pod_timeouts_and_cleanup() -> None:
+    op = step_operator(GPU_SPEC, orch=_orch(schedule_timeout_s=3600, startup_timeout_s=300), drama="d")
+    assert op.schedule_timeout_seconds == 3600
+    assert op.startup_timeout_seconds == 300
+    assert op.on_finish_action.value == "delete_pod"
+    assert op.on_kill_action.value == "delete_pod"
+    assert op.durable is True
+    assert op.queue == "light"  # the worker only watches the pod
+
+
+def test_local_mode_gives_the_local_operator() -> None:
+    op = step_operator(registry.get("probe"), orch=OrchestrationSettings(mode="local"), drama="d", episodes=["d--e"])
+    assert isinstance(op, SkyscriptStepOperator)
+    assert op.queue == "default"
+    inv = op.invocation({"run_id": RUN_ID, "ti": SimpleNamespace(try_number=3)})
+    assert inv.args() == ["step", "probe", "--drama", "d", "--episode", "d--e", "--dag-run-id", RUN_ID, "--try-number", "3"]
+
+
+def test_mode_falls_back_to_skyscript_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKYSCRIPT_MODE", "kubernetes")
+    assert isinstance(step_operator(registry.get("probe"), drama="d"), SkyscriptPodOperator)
+    monkeypatch.setenv("SKYSCRIPT_ORCH_MODE", "local")
+    assert isinstance(step_operator(registry.get("probe"), drama="d"), SkyscriptStepOperator)
+
+
+@pytest.mark.parametrize("runner", ["subprocess", "inprocess"])
+def test_local_operator_runs_the_step_entry_point(runner: str, sample_media: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from skyscript.config import Settings
+    from skyscript.context import open_context
+    from skyscript.db.models import StepRun
+
+    monkeypatch.setenv("SKYSCRIPT_HOME", str(tmp_path / "home"))
+    context = {"run_id": RUN_ID, "ti": SimpleNamespace(try_number=1)}
+    orch = OrchestrationSettings(mode="local", local_runner=runner)
+    ingest = step_operator(registry.get("ingest"), orch=orch, drama="mm", sources=[str(sample_media / "Megamind.avi")])
+    out = ingest.execute(context)
+    assert out["results"] == {"success": 1} and out["counts"]["new"] == 1
+    probe = step_operator(registry.get("probe"), orch=orch, drama="mm", episodes=["mm--megamind"])
+    assert probe.execute(context)["counts"] == {"frames": 270}
+    bad = step_operator(registry.get("probe"), orch=orch, drama="mm", episodes=["mm--missing"])
+    with pytest.raises(Exception, match="step probe for drama mm failed"):
+        bad.execute(context)
+    ctx = open_context(Settings(), "mm")
+    with ctx.db.session() as s:
+        runs = [(r.step, r.episode_id, r.status, r.dag_run_id) for r in s.query(StepRun).order_by(StepRun.id)]
+    ctx.db.dispose()
+    assert runs == [("ingest", None, "success", RUN_ID), ("probe", "mm--megamind", "success", RUN_ID)]
+
+
+def test_ingest_without_sources_is_skipped() -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    op = step_operator(registry.get("ingest"), orch=OrchestrationSettings(mode="local"), drama="d", sources=[])
+    with pytest.raises(AirflowSkipException, match="no sources"):
+        op.execute({"run_id": RUN_ID, "ti": SimpleNamespace(try_number=1)})

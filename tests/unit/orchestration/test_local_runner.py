@@ -1,0 +1,50 @@
+"""Local mode runs the real CLI; the fault hook kills it mid-episode and a retry recovers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skyscript.config import Settings
+from skyscript.context import open_context
+from skyscript.db import lineage
+from skyscript.db.models import StepRun
+from skyscript.orchestration.commands import StepInvocation
+from skyscript.orchestration.faults import FAULT_ENV, parse_faults
+from skyscript.orchestration.local import LocalStepRunner, StepProcessError, run_local, step_command
+
+
+def test_parse_faults() -> None:
+    assert parse_faults("probe@1, text@2") == {("probe", 1), ("text", 2)}
+    with pytest.raises(ValueError, match="STEP@TRY"):
+        parse_faults("probe")
+
+
+def test_fault_module_is_used_only_when_asked() -> None:
+    inv = StepInvocation("probe", "d", episodes=("d--e",))
+    assert step_command(inv, {})[1:3] == ["-m", "skyscript.cli"]
+    assert step_command(inv, {FAULT_ENV: "probe@1"})[1:3] == ["-m", "skyscript.orchestration.faults"]
+
+
+def test_killed_step_leaves_a_running_row_and_the_retry_recovers(sample_media: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKYSCRIPT_HOME", str(tmp_path / "home"))
+    run_local(StepInvocation("ingest", "mm", sources=(str(sample_media / "Megamind.avi"),), dag_run_id="r"))
+    monkeypatch.setenv(FAULT_ENV, "probe@1")
+    first = LocalStepRunner().run(StepInvocation("probe", "mm", episodes=("mm--megamind",), dag_run_id="r", try_number=1))
+    assert first.killed and first.returncode == -9
+    assert "fault injection: killing probe on mm--megamind (try 1)" in first.stderr_tail
+    with pytest.raises(StepProcessError, match="killed by signal SIGKILL"):
+        run_local(StepInvocation("probe", "mm", episodes=("mm--megamind",), dag_run_id="r", try_number=1))
+    second = run_local(StepInvocation("probe", "mm", episodes=("mm--megamind",), dag_run_id="r", try_number=2))
+    assert [(ln.status, ln.counts) for ln in second.lines] == [("success", {"frames": 270})]
+    ctx = open_context(Settings(), "mm")
+    with ctx.db.session() as s:
+        runs = [(r.step, r.try_number, r.status) for r in s.query(StepRun).order_by(StepRun.id)]
+        counts = lineage.table_counts(s, "mm")
+        ep = lineage.episodes_of(s, "mm")[0]
+    ctx.db.dispose()
+    assert runs == [("ingest", 1, "success"), ("probe", 1, "running"), ("probe", 1, "running"), ("probe", 2, "success")]
+    assert counts["episode"] == 1 and counts["loss"] == 0
+    assert (ep.status, ep.frame_count) == ("ok", 270)
