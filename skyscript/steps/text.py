@@ -46,7 +46,15 @@ class TextStep(Step):
         with ctx.db.session() as s:
             for kf_id, res in results.items():
                 lineage.put_annotation(s, kf_id, "ocr", res.to_payload(), engine.source, step_run_id)
-                lineage.update_keyframe(s, kf_id, text_area_ratio=res.text_area_ratio, has_subtitle=res.has_subtitle)
+                # an annotator's corrected version stays current: the columns follow it
+                current = lineage.annotation_of(s, kf_id, "ocr")
+                payload = current.payload if current is not None else res.to_payload()
+                lineage.update_keyframe(
+                    s,
+                    kf_id,
+                    text_area_ratio=float(payload.get("text_area_ratio", res.text_area_ratio)),
+                    has_subtitle=bool(payload.get("has_subtitle", res.has_subtitle)),
+                )
             for loss in losses:
                 lineage.update_keyframe(s, loss.item_id, text_area_ratio=None, has_subtitle=None)
             lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses, step_run_id)

@@ -284,7 +284,7 @@ class OcrEngine:
         self.version = rapidocr_version()
         self._ocr = RapidOCR(
             params={
-                "Global.log_level": "warning",
+                "Global.log_level": "error",  # it warns on every frame without text
                 "Global.use_cls": False,  # horizontal overlays; the angle classifier only costs time
                 "Global.text_score": min_score,
                 "Global.max_side_len": max(max_side, 2000),
