@@ -106,3 +106,22 @@ def test_face_payload_round_trip() -> None:
     f = Face((1.0, 2.0, 30.0, 40.0), "haar-frontal", 5.0, 0.9, True, 2)
     [back] = faces_from_payload({"faces": [f.to_dict()]})
     assert back == f
+
+
+def test_single_cascade_hits_are_masked_not_counted(face_detector: FaceDetector, sample_media: Path) -> None:
+    """Megamind decode frame 49: one face, and one cascade also fires on her hair against the
+    warm wall (skin-toned, so only the second pass requirement rejects it)."""
+    cap = cv2.VideoCapture(str(sample_media / "Megamind.avi"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 49)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    res = face_detector.detect(frame)
+    assert res.count == 1
+    [face] = res.confirmed
+    assert face.support >= 2
+    assert 0.3 < face.height / frame.shape[0] < 0.4
+    lone = [f for f in res.faces if not f.confirmed]
+    assert lone and all(f.support == 1 for f in lone)
+    # every detection, counted or not, is still masked
+    assert len(res.mask_regions()) == len(res.detections) >= 3
