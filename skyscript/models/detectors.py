@@ -135,7 +135,7 @@ class GroundingDinoDetector:
             outputs, inputs["input_ids"], threshold=self.box_threshold, text_threshold=self.text_threshold,
             target_sizes=[(h, w)],
         )[0]
-        labels = res.get("text_labels", res.get("labels"))
+        labels = res["text_labels"] if "text_labels" in res else res["labels"]
         out = []
         for box, score, phrase in zip(res["boxes"].tolist(), res["scores"].tolist(), labels):
             label = match_vocabulary(str(phrase), phrases)
