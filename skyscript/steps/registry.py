@@ -47,6 +47,9 @@ PIPELINE: tuple[StepSpec, ...] = (
              "detect faces; publish keyframes with faces and caption/name text mosaicked"),
     StepSpec("shot_size", "skyscript.steps.shot_size:ShotSizeStep", "episode", CPU_LIGHT,
              "shot size (wide/full/medium/close-up/extreme close-up) from the main face or person"),
+    StepSpec("keyinfo", "skyscript.steps.keyinfo:KeyInfoStep", "episode", GPU_MODEL,
+             "objects and people per keyframe: VLM + JSON repair + detector calibration + face attributes "
+             "(offline face models when no VLM is configured)"),
 )
 
 
