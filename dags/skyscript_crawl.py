@@ -17,15 +17,17 @@ empty for manual runs only):
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, TriggerRule, task
 
-from _paths import ensure_repo_on_path
-
-ensure_repo_on_path()
+if importlib.util.find_spec("operators") is None:  # parsed from a checkout: operators/ is beside dags/
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from operators import step_operator  # noqa: E402
 from skyscript.orchestration.config import OrchestrationSettings  # noqa: E402
