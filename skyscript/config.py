@@ -60,6 +60,7 @@ class VideoSettings(BaseModel):
     )
     min_decoded_ratio: float = Field(0.95, ge=0, le=1, description="share of the header's frames that must decode")
     motion_pairs_per_s: float = Field(8.0, gt=0, description="frame pairs per second used for camera motion")
+    motion_width: int = Field(160, ge=64, description="width of the grey frames camera motion is estimated on")
     thumb_width: int = Field(64, ge=16, description="width of the grey thumbnails kept per frame for transitions")
     fade_flat_std: float = Field(6.0, ge=0, description="grey std below which a frame is flat (faded out)")
     fade_max_s: float = Field(2.0, gt=0, description="longest fade ramp, each side of the flat frames")

@@ -164,9 +164,12 @@ def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, nam
 
 def pure_decode(path: str | Path, *, to_bgr: bool = False, threaded: bool = False) -> int:
     """Decode every frame and do nothing else (the baseline the bench compares against)."""
+    from av.video.reformatter import VideoReformatter
+
+    scaler = VideoReformatter()
     n = 0
     for _, frame, _ in iter_frames(path, threaded=threaded, min_decoded_ratio=0.0):
         if to_bgr:
-            frame.to_ndarray(format="bgr24")
+            scaler.reformat(frame, format="bgr24", threads=1).to_ndarray()
         n += 1
     return n

@@ -43,7 +43,8 @@ class Verdict:
 def sharpness(gray: np.ndarray) -> float:
     import cv2
 
-    return float(cv2.Laplacian(gray, cv2.CV_16S, ksize=1).var())
+    _mean, std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S, ksize=1))
+    return float(std[0][0]) ** 2
 
 
 def flat_share(gray: np.ndarray, grid: int = GRID, cell_std: float = FLAT_CELL_STD) -> float:

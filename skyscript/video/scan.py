@@ -45,6 +45,7 @@ class ScanResult:
     frames: int
     fps: float
     analysis_size: tuple[int, int]
+    motion_size: tuple[int, int]
     cuts: list[int]
     transitions: list[Transition]
     shots: list[ShotResult]
@@ -99,6 +100,10 @@ def scan_video(
     def judge(q: quality.FrameQuality) -> quality.Verdict:
         return quality.judge(q, vs.blur_threshold, vs.motion_blur_threshold, vs.occlusion_threshold)
 
+    from av.video.reformatter import VideoReformatter
+
+    scaler = VideoReformatter()  # keeps its scaling context: one per frame costs 3x more
+    motion_size = (0, 0)
     n = 0
     for i, frame, info in iter_frames(path, min_decoded_ratio=vs.min_decoded_ratio, label=label):
         if pool is None:
@@ -106,6 +111,8 @@ def scan_video(
             tw = min(vs.thumb_width, size[0])
             thumb_size = (tw, max(2, int(round(size[1] * tw / size[0]))))
             stride = max(1, int(round(info.fps / vs.motion_pairs_per_s)))
+            mw = min(vs.motion_width, size[0])
+            motion_size = (mw, max(2, int(round(size[1] * mw / size[0]))))
             pool = CandidatePool(
                 workdir / "candidates",
                 window_frames=max(1, int(round(vs.keyframe_window_s * info.fps))),
@@ -115,7 +122,9 @@ def scan_video(
                 measure=quality.measure,
                 judge=judge,
             )
-        small = frame.reformat(width=size[0], height=size[1], format="bgr24", interpolation="AREA").to_ndarray()
+        small = scaler.reformat(
+            frame, width=size[0], height=size[1], format="bgr24", interpolation="AREA", threads=1
+        ).to_ndarray()
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         score = cut.feed(i, small)
         m, s = cv2.meanStdDev(gray)
@@ -126,9 +135,10 @@ def scan_video(
         sharp.append(sh)
         pool.offer(i, frame, gray, sh, score)
         if i % stride == 0:
+            mgray = gray if motion_size == size else cv2.resize(gray, motion_size, interpolation=cv2.INTER_AREA)
             if prev is not None:
-                motion.append(gm.estimate(prev[1], gray, prev[0], i))
-            prev = (i, gray)
+                motion.append(gm.estimate(prev[1], mgray, prev[0], i))
+            prev = (i, mgray)
         n = i + 1
     assert info is not None and pool is not None  # iter_frames raises when nothing decodes
     t_pass = time.perf_counter() - t0
@@ -156,7 +166,7 @@ def scan_video(
             if sp.start <= ms.a and ms.b < sp.end and not any(a <= ms.b and ms.a < b for a, b in excl)
         ]
         cam = classify(
-            inside, fps, size[0], size[1],
+            inside, fps, motion_size[0], motion_size[1],
             min_speed=vs.camera_min_speed, min_zoom=vs.camera_min_zoom, jitter=vs.camera_jitter,
         )
         shots.append(
@@ -171,7 +181,7 @@ def scan_video(
         n, t_all, t_pass, len(shots), len(cuts), len(fades), len(dissolves), sum(len(s.keyframes) for s in shots),
     )
     return ScanResult(
-        info=info, frames=n, fps=fps, analysis_size=size, cuts=cuts, transitions=gradual, shots=shots,
+        info=info, frames=n, fps=fps, analysis_size=size, motion_size=motion_size, cuts=cuts, transitions=gradual, shots=shots,
         candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all},
     )
 

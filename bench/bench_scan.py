@@ -1,0 +1,104 @@
+"""Time the single-pass scan against pure decoding and against the PySceneDetect command line,
+all measured in one run on one file.
+
+    python bench/bench_scan.py [FILE] [--repeat N] [--h264 WIDTHxHEIGHT]
+
+``--h264 1280x720`` first re-encodes FILE to H.264 at that size (libx264 from PyAV's wheel), the
+format of crawled short-drama episodes, and benches that copy.
+
+FILE defaults to Megamind.avi in the sample-media cache (~/.cache/skyscript/samples, or
+$SKYSCRIPT_SAMPLES). Each timing is the best of N runs (the machine is shared; the minimum is
+the least disturbed). Prints the times and the ratios scan/decode and scan/scenedetect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+
+def _best(fn: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def reencode_h264(src: Path, dst: Path, width: int, height: int) -> Path:
+    """Re-encode ``src`` to H.264 (yuv420p, CRF 23, preset veryfast) at ``width`` x ``height``."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream("libx264", rate=vin.average_rate or 24)
+        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
+        vout.options = {"crf": "23", "preset": "veryfast"}
+        for frame in inp.decode(vin):
+            img = frame.reformat(width=width, height=height, format="yuv420p")
+            img.pts = None
+            for pkt in vout.encode(img):
+                out.mux(pkt)
+        for pkt in vout.encode():
+            out.mux(pkt)
+    return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    from skyscript.config import VideoSettings
+    from skyscript.video.decode import pure_decode
+    from skyscript.video.scan import scan_video
+
+    samples = Path(os.environ.get("SKYSCRIPT_SAMPLES") or Path.home() / ".cache" / "skyscript" / "samples")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("file", nargs="?", default=str(samples / "Megamind.avi"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--h264", metavar="WxH", help="bench an H.264 re-encode of FILE at this size")
+    args = ap.parse_args(argv)
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path} (run scripts/fetch_sample_media.sh or give a path)", file=sys.stderr)
+        return 2
+    if args.h264:
+        w, h = (int(x) for x in args.h264.lower().split("x"))
+        path = reencode_h264(path, Path(tempfile.mkdtemp(prefix="bench-h264-")) / f"{path.stem}_{w}x{h}.mp4", w, h)
+    vs = VideoSettings()
+    scenedetect = [sys.executable, "-m", "scenedetect", "-i", str(path), "-q", "detect-content"]
+
+    frames = pure_decode(path)
+    scan_video(path, vs, tempfile.mkdtemp(prefix="bench-scan-"))  # warm imports and caches
+    t_decode = _best(lambda: pure_decode(path), args.repeat)
+    t_decode_bgr = _best(lambda: pure_decode(path, to_bgr=True), args.repeat)
+    stats: dict[str, float] = {}
+
+    def scan() -> None:
+        with tempfile.TemporaryDirectory(prefix="bench-scan-") as d:
+            r = scan_video(path, vs, d)
+            stats.update(r.timings)
+            stats["shots"] = len(r.shots)
+
+    t_scan = _best(scan, args.repeat)
+    t_sd = _best(lambda: subprocess.run(scenedetect, check=True, capture_output=True), args.repeat)
+    t_py = _best(lambda: subprocess.run([sys.executable, "-c", "import scenedetect, cv2"], check=True), args.repeat)
+
+    print(f"file            {path.name}: {frames} frames, {int(stats['shots'])} shots")
+    print(f"decode          {t_decode:7.3f} s  ({frames / t_decode:7.0f} frames/s, PyAV, frames only)")
+    print(f"decode + BGR    {t_decode_bgr:7.3f} s  ({frames / t_decode_bgr:7.0f} frames/s, full-size BGR arrays)")
+    print(f"scan            {t_scan:7.3f} s  ({frames / t_scan:7.0f} frames/s; the pass itself {stats['pass_s']:.3f} s)")
+    print(f"scenedetect CLI {t_sd:7.3f} s  (of which {t_py:.3f} s is starting Python and importing)")
+    print(f"ratio scan / decode          {t_scan / t_decode:6.2f}")
+    print(f"ratio scan / decode + BGR    {t_scan / t_decode_bgr:6.2f}")
+    print(f"ratio scan / scenedetect CLI {t_scan / t_sd:6.2f}")
+    print(f"ratio scan / (CLI - startup) {t_scan / max(t_sd - t_py, 1e-9):6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
