@@ -14,8 +14,12 @@ fi
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 stamp=".venv/.skyscript-$(cat pyproject.toml <(echo "$extras") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "installing skyscript[$extras] into .venv (first time: a minute or two)..." >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]" >&2
+  echo "installing skyscript[$extras] into .venv (first time: a minute or two; log in .venv/install.log)..." >&2
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check -U pip \
+         && .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]"; } >.venv/install.log 2>&1; then
+    tail -n 30 .venv/install.log >&2
+    echo "error: installing skyscript[$extras] failed (full log: .venv/install.log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
