@@ -50,6 +50,10 @@ STEP = "keyinfo"
 class KeyInfoParams(BaseModel):
     """Parameters of the keyinfo step (``ctx.params["keyinfo"]``; recorded in lineage)."""
 
+    vlm_backend: Literal["endpoint", "lmdeploy"] = Field(
+        "endpoint", description="endpoint: settings.vlm (OpenAI-compatible); lmdeploy: in-process pipeline (GPU image)"
+    )
+    lmdeploy_model: str = Field("InternVL2-8B", description="model folder under the model dir for the lmdeploy backend")
     images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
     max_tokens: int = Field(2048, ge=128)
     detector: Literal["none", "grounding_dino", "yolo_world"] = "none"

@@ -46,10 +46,10 @@ class KeyInfoStep(Step):
         from skyscript.keyinfo.extract import FaceStage, FrameInput, KeyInfoParams, VlmExtractor, faces_of_payload
         from skyscript.keyinfo.fallback import OfflineExtractor
         from skyscript.keyinfo.prompts import prompt_set
-        from skyscript.keyinfo.vlm_client import OpenAIChatClient
+        from skyscript.keyinfo.vlm_client import BackendUnavailable, LmdeployPipelineBackend, OpenAIChatClient
         from skyscript.models.detectors import load_detector
         from skyscript.models.faces import OfflineFaceBackend, load_face_backend
-        from skyscript.models.weights import MissingWeights
+        from skyscript.models.weights import MissingWeights, WeightSpec, resolve
         from skyscript.store import Area, ObjectNotFound
         from skyscript.video.shot_size import ShotSizeRules
 
@@ -102,10 +102,18 @@ class KeyInfoStep(Step):
         faces = FaceStage(face_backend, params.tta)
         shot_rules = ShotSizeRules.from_settings(settings.video)
 
-        vlm = corrector = None
+        vlm: Any = None
+        corrector = None
         try:
-            if settings.vlm.url:
+            if params.vlm_backend == "lmdeploy":
+                try:
+                    ckpt = resolve(settings, WeightSpec("VLM checkpoint (lmdeploy)", params.lmdeploy_model))
+                    vlm = LmdeployPipelineBackend(str(ckpt.path), model_id=params.lmdeploy_model)
+                except (MissingWeights, BackendUnavailable) as exc:
+                    raise StepError(str(exc)) from exc
+            elif settings.vlm.url:
                 vlm = OpenAIChatClient(settings.vlm)
+            if vlm is not None:
                 corrector = OpenAIChatClient(settings.correction) if settings.correction.url else None
                 extractor: Any = VlmExtractor(ctx.store, keys, params, vlm, corrector, detector, faces, shot_rules, log)
             else:
@@ -116,7 +124,8 @@ class KeyInfoStep(Step):
                 if client is not None:
                     client.close()
 
-        source = (f"vlm:{settings.vlm.model}" if vlm is not None else "offline") + (
+        vlm_name = (settings.vlm.model if params.vlm_backend == "endpoint" else params.lmdeploy_model) if vlm else None
+        source = (f"vlm:{vlm_name}" if vlm is not None else "offline") + (
             f"+{face_backend.name}-faces" if face_backend is not None else "") + (
             f"+{detector.name}" if detector is not None else "")
         lost_ids = {l.item_id for l in result.losses if l.item_kind == "annotation"}
@@ -134,7 +143,7 @@ class KeyInfoStep(Step):
         for k in ("answers_parsed", "answers_repaired", "answers_corrected", "answers_lost"):
             if vlm is not None:
                 counts.setdefault(k, 0)
-        model_ids = [f"vlm={settings.vlm.model}" if vlm is not None else "vlm=none",
+        model_ids = [f"vlm={vlm_name}" if vlm is not None else "vlm=none",
                      f"faces={face_backend.name}" if face_backend is not None else "faces=none",
                      f"detector={detector.model_id}" if detector is not None else "detector=none"]
         weights = _digest([face_backend.weights_digest if face_backend is not None else None,

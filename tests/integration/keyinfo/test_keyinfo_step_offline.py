@@ -84,3 +84,23 @@ def ids_key(ctx: StepContext, frame_index: int) -> str:
     from skyscript.ids import Keys
 
     return Keys(ctx.drama_id).frame(EP, frame_index // 10, frame_index)
+
+
+def test_in_process_lmdeploy_backend_fails_clearly_without_weights_or_package(ctx: StepContext, sample_media: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("lmdeploy") is not None:
+        pytest.skip("lmdeploy is installed")
+    seed(ctx, real_images(sample_media)[:1])
+    ctx.params = {"keyinfo": {"vlm_backend": "lmdeploy", "lmdeploy_model": "InternVL2-8B"}}
+    res = run_step(registry.get("keyinfo").load(), ctx, EP)
+    assert res.status == "failed" and "missing file InternVL2-8B" in (res.error or "")
+    model_dir = ctx.settings.model_dir
+    assert model_dir is not None
+    (model_dir / "InternVL2-8B").mkdir(parents=True)
+    (model_dir / "InternVL2-8B" / "config.json").write_text("{}")
+    res = run_step(registry.get("keyinfo").load(), ctx, EP)
+    assert res.status == "failed" and "needs lmdeploy" in (res.error or "")
+    with ctx.db.session() as s:
+        [loss] = lineage.losses_of(s, "test-drama")
+    assert (loss.item_kind, loss.reason) == ("episode", "step_failed")
