@@ -227,7 +227,13 @@ class VlmExtractor:
                                                 interp.detail, keys[f.frame_index]))
             return
         for f, vframe in zip(group, interp.frames):
-            image = read_rgb(f.private_jpeg)
+            try:
+                image = read_rgb(f.private_jpeg)
+            except ValueError as exc:
+                result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
+                result.losses.append(LossRecord("keyframe", f.keyframe_id, "unreadable_frame", str(exc)))
+                result.bump("unreadable_frames")
+                continue
             h, w = image.shape[:2]
             detections: list[Detection] | None = None
             if self.detector is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from skyscript.db.lineage import LossRecord
 from skyscript.keyinfo.calibrate import face_shot_type
 from skyscript.keyinfo.extract import EpisodeResult, FaceStage, FrameInput, FrameResult, KeyInfoParams
 from skyscript.keyinfo.schema import AgeGroup, Gender, KeyInfo, KeyObject, Person, Source
@@ -46,7 +47,12 @@ class OfflineExtractor:
     def run(self, episode_id: str, frames: Sequence[FrameInput]) -> EpisodeResult:
         result = EpisodeResult()
         for f in sorted(frames, key=lambda f: f.frame_index):
-            image = read_rgb(f.private_jpeg)
+            try:
+                image = read_rgb(f.private_jpeg)
+            except ValueError as exc:
+                result.losses.append(LossRecord("keyframe", f.keyframe_id, "unreadable_frame", str(exc)))
+                result.bump("unreadable_frames")
+                continue
             h, w = image.shape[:2]
             fctx = self.faces.context(image, f.face_boxes)
             people = [person_from_face(p, fctx.box_source, h, self.shot_rules) for p in fctx.predictions]

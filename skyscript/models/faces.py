@@ -235,9 +235,9 @@ class DeepFaceBackend:
             ) from exc
         self._df = DeepFace
         self.actions = tuple(actions)
-        from skyscript.models.weights import WeightSpec, _check
+        from skyscript.models.weights import WeightSpec, check_file
 
-        self.files = [_check(WeightSpec(f"deepface {a}", DEEPFACE_WEIGHTS[a]), wdir / DEEPFACE_WEIGHTS[a]) for a in actions]
+        self.files = [check_file(WeightSpec(f"deepface {a}", DEEPFACE_WEIGHTS[a]), wdir / DEEPFACE_WEIGHTS[a]) for a in actions]
 
     @property
     def weights_digest(self) -> str:

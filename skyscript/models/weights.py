@@ -64,7 +64,8 @@ def file_sha256(path: Path) -> str:
     return digest
 
 
-def _check(spec: WeightSpec, path: Path) -> ResolvedWeights:
+def check_file(spec: WeightSpec, path: Path) -> ResolvedWeights:
+    """Digest-check a file already located (``spec.sha256`` None: record its digest only)."""
     digest = file_sha256(path)
     if spec.sha256 and digest != spec.sha256.lower().removeprefix("sha256:"):
         raise WeightsDigestMismatch(
@@ -92,7 +93,7 @@ def resolve(settings: Settings, spec: WeightSpec) -> ResolvedWeights:
         if not config.is_file():
             raise MissingWeights(f"missing file {spec.relpath}/config.json ({spec.name}): the checkpoint folder {path} is incomplete")
         return ResolvedWeights(spec, path, file_sha256(config))
-    return _check(spec, path)
+    return check_file(spec, path)
 
 
 def package_file(package: str, relpath: str, sha256: str | None, name: str | None = None) -> ResolvedWeights:
@@ -108,4 +109,4 @@ def package_file(package: str, relpath: str, sha256: str | None, name: str | Non
     path = Path(str(root / relpath))
     if not path.is_file():
         raise MissingWeights(f"missing file {relpath} ({spec.name}): not in the installed package {package!r} at {path}")
-    return _check(spec, path)
+    return check_file(spec, path)

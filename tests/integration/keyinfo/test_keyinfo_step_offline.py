@@ -80,6 +80,17 @@ def test_missing_frame_is_a_loss_not_a_crash(ctx: StepContext, sample_media: Pat
     assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[1].keyframe_id, "missing_frame")
 
 
+def test_corrupt_frame_is_a_loss_not_a_crash(ctx: StepContext, sample_media: Path) -> None:
+    images = real_images(sample_media)
+    frames = seed(ctx, [images[0], images[1]])
+    ctx.store.put_bytes(Area.private, ids_key(ctx, frames[0].frame_index), b"not a jpeg", "image/jpeg")
+    res = run_step(registry.get("keyinfo").load(), ctx, EP)
+    assert res.status == "success" and res.counts["unreadable_frames"] == 1 and res.counts["keyframes_annotated"] == 1
+    with ctx.db.session() as s:
+        [loss] = lineage.losses_of(s, "test-drama")
+    assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[0].keyframe_id, "unreadable_frame")
+
+
 def ids_key(ctx: StepContext, frame_index: int) -> str:
     from skyscript.ids import Keys
 
