@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from skyscript.db.lineage import LossRecord
 from skyscript.ids import Keys
@@ -65,9 +65,18 @@ class KeyInfoParams(BaseModel):
         "door", "window", "lamp", "candle", "plate", "bowl", "knife", "flower", "clock", "television",
     )
 
+    @field_validator("offline_vocabulary", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
+
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "KeyInfoParams":
-        return cls.model_validate(params.get("keyinfo") or {})
+        """From ``params["keyinfo"]`` (a dict) and flat ``keyinfo.NAME`` entries (what
+        ``skyscript step keyinfo --param keyinfo.detector=grounding_dino`` passes)."""
+        merged = dict(params.get("keyinfo") or {})
+        merged.update({k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("keyinfo.")})
+        return cls.model_validate(merged)
 
 
 @dataclass

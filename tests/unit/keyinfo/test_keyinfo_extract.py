@@ -67,3 +67,14 @@ def test_grouping_by_shot_and_face_payloads() -> None:
     payload = {"faces": [{"xyxy": [10.4, 20, 50, 70.6]}, {"xyxy": [0, 0, 2, 2]}, {"xyxy": [5, 5, 40, 40], "confirmed": False}]}
     assert faces_of_payload(payload, 100, 100) == [(10, 20, 50, 71)]
     assert faces_of_payload(None, 100, 100) is None
+
+
+def test_params_from_nested_dict_and_flat_cli_entries() -> None:
+    p = KeyInfoParams.from_params({"keyinfo": {"images_per_request": 2}, "keyinfo.tta": "false",
+                                   "keyinfo.offline_vocabulary": "cup, sofa", "keyinfo.detector": "yolo_world"})
+    assert (p.images_per_request, p.tta, p.offline_vocabulary, p.detector) == (2, False, ("cup", "sofa"), "yolo_world")
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        KeyInfoParams.from_params({"keyinfo.detector": "owl"})
