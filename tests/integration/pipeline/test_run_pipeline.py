@@ -95,6 +95,13 @@ def test_cli_run_status_export_and_trace(tmp_path: Path, sample_media: Path, mon
         if row["frame_file"]:
             assert (out / row["frame_file"]).is_file()
             assert "/private/" not in row["frame_file"]
+    # the embedded default has no VLM: key information comes from offline models, marked as such
+    ki = pq.read_table(out / "keyinfo.parquet").to_pylist()
+    people = [r for r in ki if r["kind"] == "person"]
+    assert people, "no person rows in keyinfo.parquet"
+    assert {r["origin"] for r in ki} == {"offline"}
+    assert all(r["source"] != "vlm" and r["face_box"] for r in people)
+    assert {r["frame_index"] for r in ki} <= {r["frame_index"] for r in kfs.to_pylist() if r["valid"]}
     res = runner.invoke(cli, ["step", "nope", "--drama", "mega"])
     assert res.exit_code == 2 and "unknown step 'nope'" in res.output
     res = runner.invoke(cli, ["trace", "mega--megamind--f9999999"])
