@@ -32,3 +32,21 @@ def test_an_image_is_not_a_video(sample_media: Path) -> None:
     with pytest.raises(BadInput) as err:
         probe(sample_media / "messi5.jpg")
     assert err.value.reason in ("not_a_video", "no_frames", "too_short")
+
+
+def test_unknown_codec_is_unreadable(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    good = tmp_path / "good.avi"
+    w = cv2.VideoWriter(str(good), cv2.VideoWriter_fourcc(*"MJPG"), 24, (64, 48))
+    for i in range(10):
+        w.write(np.full((48, 64, 3), i * 20, np.uint8))
+    w.release()
+    assert probe(good).frame_count == 10
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(good.read_bytes().replace(b"MJPG", b"ZZ9Q"))  # a fourcc no decoder knows
+    with pytest.raises(BadInput) as err:
+        probe(bad, "ep09.avi")
+    assert err.value.reason == "unreadable_codec"
+    assert "ep09.avi" in err.value.detail and "Decoder not found" in err.value.detail
