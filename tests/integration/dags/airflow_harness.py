@@ -9,11 +9,15 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+DRAMA = "megamind"
 DAGS = REPO / "dags"
 BIN = Path(sys.executable).parent
 
@@ -106,3 +110,33 @@ def wait_for(predicate: Any, timeout_s: float, what: str, interval_s: float = 2.
             return value
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+# --- fixtures (imported by the conftest.py of each integration folder that runs Airflow) ---------
+
+
+@pytest.fixture(scope="session")
+def skyscript_run_reference(tmp_path_factory: pytest.TempPathFactory, sample_media: Path) -> Snapshot:
+    """``skyscript run`` of Megamind.avi into its own SKYSCRIPT_HOME: what a DAG run must match."""
+    return reference(tmp_path_factory.mktemp("reference"), sample_media / "Megamind.avi", DRAMA)
+
+
+@pytest.fixture
+def pg_database(pg_server: str) -> Iterator[Callable[[str], str]]:
+    """Makes throwaway Postgres databases (dropped afterwards); returns their SQLAlchemy URLs."""
+    import psycopg
+
+    admin = pg_server.replace("+psycopg", "")
+    made: list[str] = []
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return pg_server.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
