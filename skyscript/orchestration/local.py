@@ -94,6 +94,7 @@ class LocalStepRunner:
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
         )
         err_tail: list[str] = []
+        out_lines: list[str] = []
 
         def pump_stderr() -> None:
             assert proc.stderr is not None
@@ -103,19 +104,26 @@ class LocalStepRunner:
                 del err_tail[:-200]
                 self.on_line(line)
 
-        reader = threading.Thread(target=pump_stderr, daemon=True)
-        reader.start()
+        def pump_stdout() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out_lines.append(line.rstrip("\n"))
+                self.on_line(line.rstrip("\n"))
+
+        readers = [threading.Thread(target=f, daemon=True) for f in (pump_stdout, pump_stderr)]
+        for t in readers:
+            t.start()
         try:
-            stdout, _ = proc.communicate(timeout=self.timeout_s)
+            proc.wait(timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             self.terminate()
-            stdout, _ = proc.communicate()
+            proc.wait()
             err_tail.append(f"step process timed out after {self.timeout_s}s and was terminated")
         finally:
-            reader.join(timeout=5)
+            for t in readers:
+                t.join(timeout=10)
             self._proc = None
-        for line in stdout.splitlines():
-            self.on_line(line)
+        stdout = "\n".join(out_lines)
         return LocalOutcome(proc.returncode, parse_step_output(stdout), "\n".join(err_tail))
 
     def _inprocess(self, inv: StepInvocation) -> LocalOutcome:
