@@ -102,3 +102,23 @@ def test_crawl_registers_new_episodes_and_starts_one_run_per_drama(
     db.dispose()
     assert eps == {"megamind-crawl": ["megamind-crawl--megamind"], "pedestrians": ["pedestrians--vtest"]}
     assert sorted(ingests) == [("megamind-crawl", 0, 1), ("megamind-crawl", 1, 0), ("pedestrians", 0, 1), ("pedestrians", 1, 0)]
+
+
+def test_loss_above_the_threshold_fails_the_run_and_keeps_the_report(sqlite_env: dict[str, str], sample_media: Path) -> None:
+    env = sqlite_env
+    drama = "still-image"  # a photograph is not an episode: probe quarantines it, a 100% loss
+    proc = dags_test(env, "skyscript_drama", {"drama": drama, "sources": [str(sample_media / "messi5.jpg")]}, check=False)
+    assert proc.returncode == 1
+    store = open_store(Settings(home=Path(env["SKYSCRIPT_HOME"])))
+    gate = json.loads(store.get_bytes(Area.public, f"reports/{drama}/loss-gate/latest.json"))
+    assert gate["passed"] is False
+    assert gate["loss"]["episodes"] == 1 and gate["loss"]["episodes_lost"] == 1 and gate["loss"]["loss_rate"] == 1.0
+    assert gate["episodes"][0]["status"] == "quarantined"
+    assert any("loss_rate" in f for f in gate["failures"])
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as conn:
+        states = dict(conn.execute(
+            "SELECT ti.task_id, ti.state FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id AND r.dag_id = ti.dag_id "
+            "WHERE r.dag_id = 'skyscript_drama' AND r.conf LIKE '%still-image%'"
+        ).fetchall())
+    assert states["loss_gate"] == "failed"
+    assert states["episodes.probe"] == "success"  # a quarantine is a result, not a failed task
