@@ -1,14 +1,20 @@
-"""Getting at an episode's raw media as a local file, whichever store backend holds it."""
+"""Getting at an episode's media: the raw video as a local file, whichever store backend holds
+it, and the keyframes' unmasked images."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from skyscript.db.lineage import LossRecord
 from skyscript.steps.base import BadInput, StepContext
 from skyscript.store import Area, LocalStore, ObjectNotFound
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @contextmanager
@@ -30,3 +36,21 @@ def local_copy(ctx: StepContext, raw_key: str | None) -> Iterator[Path]:
         except ObjectNotFound as exc:
             raise BadInput("missing_file", str(exc)) from exc
         yield dest
+
+
+def readable_keyframes(
+    ctx: StepContext, frames: Iterable[tuple[str, str | None]], losses: list[LossRecord], log: logging.LoggerAdapter[Any]
+) -> Iterator[tuple[str, str, "np.ndarray"]]:
+    """``(keyframe_id, private_key, image)`` for each keyframe whose unmasked JPEG can be read;
+    a missing or undecodable one is logged and appended to ``losses`` instead."""
+    from skyscript.video.frames import FrameError, read_frame
+
+    for kf_id, key in frames:
+        try:
+            img = read_frame(ctx.store, key)
+        except FrameError as exc:
+            log.warning("keyframe %s lost: %s", kf_id, exc)
+            losses.append(LossRecord("keyframe", kf_id, exc.reason, exc.detail))
+            continue
+        assert key is not None
+        yield kf_id, key, img

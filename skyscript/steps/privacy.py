@@ -14,6 +14,7 @@ from typing import Any
 from skyscript.db import lineage
 from skyscript.db.lineage import LossRecord
 from skyscript.steps.base import ModelInfo, Step, StepContext, StepOutput
+from skyscript.steps.media import readable_keyframes
 
 
 class PrivacyStep(Step):
@@ -34,7 +35,7 @@ class PrivacyStep(Step):
     def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
         from skyscript.store import Area
         from skyscript.video.faces import FaceDetector, faces_from_payload
-        from skyscript.video.frames import FrameError, encode_jpeg, read_frame
+        from skyscript.video.frames import encode_jpeg
         from skyscript.video.ocr import mask_regions_of_payload
         from skyscript.video.privacy import mosaic
 
@@ -59,18 +60,11 @@ class PrivacyStep(Step):
 
         written: list[dict[str, Any]] = []
         losses: list[LossRecord] = []
-        for kf_id, key in frames:
-            try:
-                img = read_frame(ctx.store, key)
-            except FrameError as exc:
-                log.warning("keyframe %s lost: %s", kf_id, exc)
-                losses.append(LossRecord("keyframe", kf_id, exc.reason, exc.detail))
-                continue
+        for kf_id, key, img in readable_keyframes(ctx, frames, losses, log):
             if kf_id not in ocr:
                 log.warning("keyframe %s not published: its text has not been read", kf_id)
                 losses.append(LossRecord("keyframe", kf_id, "ocr_missing", "no ocr annotation: run the text step first"))
                 continue
-            assert key is not None
             found = detector.detect(img)
             face_boxes = found.mask_regions()
             face_count = found.count

@@ -7,6 +7,7 @@ from __future__ import annotations
 from skyscript.db import lineage
 from skyscript.db.lineage import LossRecord
 from skyscript.steps.base import ModelInfo, Step, StepContext, StepOutput
+from skyscript.steps.media import readable_keyframes
 
 
 class TextStep(Step):
@@ -17,7 +18,6 @@ class TextStep(Step):
     description = "OCR keyframes (RapidOCR): text boxes, text area ratio, subtitles, captions to mask"
 
     def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
-        from skyscript.video.frames import FrameError, read_frame
         from skyscript.video.ocr import OcrEngine, OcrResult, TextLayout, ocr_frame, resolve_ocr_models
 
         assert episode_id is not None
@@ -34,13 +34,7 @@ class TextStep(Step):
 
         results: dict[str, OcrResult] = {}
         losses: list[LossRecord] = []
-        for kf_id, key in frames:
-            try:
-                img = read_frame(ctx.store, key)
-            except FrameError as exc:
-                log.warning("keyframe %s lost: %s", kf_id, exc)
-                losses.append(LossRecord("keyframe", kf_id, exc.reason, exc.detail))
-                continue
+        for kf_id, _key, img in readable_keyframes(ctx, frames, losses, log):
             results[kf_id] = ocr_frame(engine, img, layout)
 
         with ctx.db.session() as s:
