@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +36,7 @@ from skyscript.steps import registry  # noqa: E402
 ORCH = OrchestrationSettings()
 ANNOTATION_DAG = "skyscript_drama"
 
-DEFAULT_ARGS: dict[str, Any] = {
-    "owner": "skyscript",
-    "retries": ORCH.retries,
-    "retry_delay": timedelta(seconds=ORCH.retry_delay_s),
-    "retry_exponential_backoff": ORCH.retry_backoff,
-    "max_retry_delay": timedelta(seconds=ORCH.max_retry_delay_s),
-}
+DEFAULT_ARGS: dict[str, Any] = ORCH.default_args()
 
 PARAMS = {
     "sources": Param(

@@ -13,6 +13,9 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$REPO/.venv}"
+if [[ "$VENV" == "$REPO/.venv" ]]; then
+  "$REPO/scripts/bootstrap.sh" cv,postgres,gx,airflow   # installs Airflow and GX the first time
+fi
 if [[ ! -x "$VENV/bin/airflow" ]]; then
   echo "error: no airflow in $VENV (install the project's 'airflow' extra into that virtualenv, or set VENV)" >&2
   exit 1

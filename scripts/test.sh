@@ -6,7 +6,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/bootstrap.sh cv,postgres,gx,airflow,dev
+scripts/bootstrap.sh cv,postgres,gx,airflow,detect,dev
 scripts/fetch_sample_media.sh >/dev/null
 scripts/services.sh
 exec .venv/bin/python -m pytest tests/unit tests/integration "$@"

@@ -8,8 +8,10 @@ look-up at parse time). ``mode`` falls back to the platform's ``SKYSCRIPT_MODE``
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,6 +90,16 @@ class OrchestrationSettings(BaseSettings):
         default_factory=dict, description="configured sources, {drama: [uri, ...]}, crawled besides the source table"
     )
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+
+    def default_args(self) -> dict[str, Any]:
+        """Airflow ``default_args`` for every SkyScript DAG: owner and retries with back-off."""
+        return {
+            "owner": "skyscript",
+            "retries": self.retries,
+            "retry_delay": timedelta(seconds=self.retry_delay_s),
+            "retry_exponential_backoff": self.retry_backoff,
+            "max_retry_delay": timedelta(seconds=self.max_retry_delay_s),
+        }
 
     def resolved_mode(self) -> ExecutionMode:
         if self.mode is not None:
