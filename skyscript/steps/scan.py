@@ -93,9 +93,11 @@ class ScanStep(Step):
             lineage.replace_shots(s, episode_id, shot_rows)
             lineage.replace_keyframes(s, episode_id, kf_rows)
             lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses, step_run_id)
-        for key in stale:
-            if key and ctx.store.exists(Area.private, key):
-                ctx.store.delete(Area.private, key)
+        for key in stale:  # frames of keyframes this run no longer picks: the private and the published copy
+            if key:
+                for area in (Area.private, Area.public):
+                    if ctx.store.exists(area, key):
+                        ctx.store.delete(area, key)
         counts = {
             "frames": result.frames,
             "shots": len(shot_rows),

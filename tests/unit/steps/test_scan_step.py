@@ -97,3 +97,28 @@ def test_truncated_episode_is_quarantined(ctx: StepContext, sample_media: Path, 
         loss = s.scalars(select(Loss).where(Loss.step == "scan")).one()
         assert (loss.item_kind, loss.item_id, loss.reason) == ("episode", ep, "truncated")
         assert lineage.shots_of(s, ep) == []
+
+
+def test_rerun_with_fewer_keyframes_removes_their_private_and_published_frames(
+    ctx: StepContext, episode_clip_file: Clip, tmp_path: Path
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(episode_clip_file.path, src / "ep01.avi")
+    (ep,) = _ingest(ctx, src)
+    ctx.settings.video.keyframes_per_shot = 2
+    assert run_step(ScanStep(), ctx, ep).status == "success"
+    with ctx.db.session() as s:
+        before = {k.private_key for k in lineage.keyframes_of(s, ep)}
+    for key in before:  # what the privacy step would have published
+        ctx.store.put_bytes(Area.public, key, b"masked")
+    ctx.settings.video.keyframes_per_shot = 1
+    assert run_step(ScanStep(), ctx, ep).status == "success"
+    with ctx.db.session() as s:
+        after = {k.private_key for k in lineage.keyframes_of(s, ep)}
+    gone = before - after
+    assert len(after) < len(before) and gone
+    for key in gone:
+        assert not ctx.store.exists(Area.private, key) and not ctx.store.exists(Area.public, key)
+    for key in after:
+        assert ctx.store.exists(Area.private, key)
