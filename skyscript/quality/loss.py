@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from skyscript.db.models import Episode, Keyframe, Loss
 
 
+LOST_KEYFRAME_KINDS = ("keyframe", "annotation")
+
+
 @dataclass
 class LossReport:
     drama_id: str
@@ -69,7 +72,10 @@ def loss_report(session: Session, drama_id: str, max_loss_rate: float = 0.04) ->
         or 0
     )
     rows = list(session.scalars(select(Loss).where(Loss.drama_id == drama_id)))
-    lost_keyframes = {r.item_id for r in rows if r.item_kind == "keyframe"}
+    # a keyframe is lost when it is invalid or unreadable (item_kind "keyframe") or when its key
+    # information could not be recovered (item_kind "annotation", keyed on the keyframe id); a
+    # dropped hallucinated object ("object") is calibration, not loss, and only shows in by_reason
+    lost_keyframes = {r.item_id for r in rows if r.item_kind in LOST_KEYFRAME_KINDS}
     return LossReport(
         drama_id=drama_id,
         episodes=episodes,
