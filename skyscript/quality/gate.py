@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from skyscript.db.models import Episode, Keyframe, Loss, StepRun
 from skyscript.ids import Keys, slug
-from skyscript.quality.loss import loss_report
+from skyscript.quality.loss import LOST_KEYFRAME_KINDS, loss_report
 from skyscript.steps.base import StepContext
 from skyscript.store import Area
 
@@ -95,7 +95,7 @@ def episode_rows(session: Session, drama_id: str, batches: Sequence[Sequence[str
     lost = dict(
         session.execute(
             select(Loss.episode_id, func.count(func.distinct(Loss.item_id)))
-            .where(Loss.drama_id == drama_id, Loss.item_kind == "keyframe").group_by(Loss.episode_id)
+            .where(Loss.drama_id == drama_id, Loss.item_kind.in_(LOST_KEYFRAME_KINDS)).group_by(Loss.episode_id)
         ).all()
     )
     unfinished = _unfinished_steps(session, drama_id)
