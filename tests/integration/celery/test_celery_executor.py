@@ -153,7 +153,19 @@ def test_drama_run_on_celery_workers_over_redis(services: Services, skyscript_ru
         tis = conn.execute(text(
             "SELECT task_id, map_index, state, queue, hostname, try_number FROM task_instance WHERE run_id = 'celery-run-1'"
         )).all()
-        celery_results = conn.execute(text("SELECT status, count(*) FROM celery_taskmeta GROUP BY status")).all()
+
+    def celery_settled() -> list[tuple[str, int]] | None:
+        # the worker stores a task's Celery result just after Airflow records the task's state,
+        # so the last task can still read STARTED for a moment after the run has finished
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text("SELECT status, count(*) FROM celery_taskmeta GROUP BY status")).all()]
+        return rows if dict(rows).get("SUCCESS", 0) >= len(tis) else None
+
+    try:
+        celery_results = wait_for(celery_settled, 30, "every Celery result to be stored", interval_s=0.5)
+    except AssertionError:
+        with engine.connect() as conn:
+            celery_results = conn.execute(text("SELECT status, count(*) FROM celery_taskmeta GROUP BY status")).all()
     engine.dispose()
     assert state == "success", "\n".join(map(str, tis)) + "\n" + services.tail("worker")
 
