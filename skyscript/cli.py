@@ -183,7 +183,7 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
     """What a drama's runs did: row counts, step runs by status, losses by reason, the loss gate."""
     from sqlalchemy import func, select
 
-    from skyscript.db import lineage
+    from skyscript.db import leases, lineage
     from skyscript.db.engine import Database
     from skyscript.db.models import Drama, StepRun
     from skyscript.quality.loss import loss_report
@@ -204,8 +204,13 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
                     select(StepRun).where(StepRun.drama_id == d, StepRun.status == "failed").order_by(StepRun.id.desc()).limit(20)
                 )
             ]
+            held = [
+                {"step": le.step, "episode": le.episode_id or None, "holder": le.holder, "expires_at": le.expires_at.isoformat()}
+                for le in leases.active(s, d)
+            ]
             out.append({
                 "drama": d,
+                "running": held,
                 "rows": lineage.table_counts(s, d),
                 "step_runs": runs,
                 "recent_failures": failures,
@@ -229,8 +234,33 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
         )
         for reason, n in sorted(loss["by_reason"].items()):
             click.echo(f"    {reason}: {n}")
+        for r in d["running"]:
+            click.echo(f"  running {r['step']} on {r['episode'] or d['drama']} (run {r['holder']}, lease until {r['expires_at']})")
         for f in d["recent_failures"][:5]:
             click.echo(f"  failed {f['step']} {f['episode']}: {f['error']}")
+
+
+@cli.command()
+@click.option("--drama", "drama_id", required=True, help="Drama whose leases to break.")
+@click.option("--episode", "episode_id", default=None, help="Only this episode ('' for drama-scope steps).")
+@click.option("--step", "step_name", default=None, help="Only this step.")
+@click.pass_context
+def unlock(ctx: click.Context, drama_id: str, episode_id: str | None, step_name: str | None) -> None:
+    """Break step leases left by a run that died (a lease also expires by itself after
+    SKYSCRIPT_STEP_LEASE_S). Only do this when no run is still working on the drama."""
+    from skyscript.db import leases
+    from skyscript.db.engine import Database
+
+    db = Database(_settings(ctx).database_url or "")
+    db.upgrade()
+    with db.session() as s:
+        held = [(le.episode_id, le.step, le.holder) for le in leases.active(s, drama_id)]
+        n = leases.break_leases(s, drama_id, episode_id, step_name)
+    db.dispose()
+    for ep, st, holder in held:
+        if (episode_id is None or ep == episode_id) and (step_name is None or st == step_name):
+            click.echo(f"released {st} on {ep or drama_id} (held by {holder})")
+    click.echo(f"{n} lease(s) released")
 
 
 @cli.command()

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     video: VideoSettings = Field(default_factory=VideoSettings)
     mode: ExecutionMode = ExecutionMode.local
+    step_lease_s: float = Field(
+        6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"
+    )
     log_level: str = "INFO"
 
     @field_validator("home", "model_dir", mode="after")

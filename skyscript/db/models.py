@@ -191,3 +191,17 @@ class StepRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
+
+
+class StepLease(Base):
+    """Who is running a step on an episode right now, so that two runs of the same drama never
+    interleave their writes. The holder is the DAG run (a retry of the same run re-enters its
+    own lease); a lease past ``expires_at`` (a killed worker) can be taken over."""
+
+    __tablename__ = "step_lease"
+    drama_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    episode_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # "" for drama-scope steps
+    step: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(250))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -4,22 +4,45 @@ not raised, unless the caller asks for them to be raised so that Airflow can ret
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import traceback
+import uuid
 
 from sqlalchemy import delete
 
-from skyscript.db import lineage
+from skyscript.db import leases, lineage
 from skyscript.db.lineage import LossRecord
 from skyscript.db.models import Episode, Loss
 from skyscript.steps.base import BadInput, Step, StepContext, StepResult
 
 
 def run_step(step: Step, ctx: StepContext, episode_id: str | None = None, *, raise_errors: bool = False) -> StepResult:
+    """Run ``step`` under a lease (see :mod:`skyscript.db.leases`): another run working on the
+    same step and episode makes this a ``failed`` result with a ``busy`` error and no writes."""
     log = ctx.logger(step.name, episode_id)
     if step.scope == "episode" and episode_id is None:
         raise ValueError(f"step {step.name} runs per episode: give an episode id")
+    holder = ctx.dag_run_id or f"adhoc-{uuid.uuid4().hex[:12]}"
+    try:
+        with ctx.db.session() as s:
+            leases.acquire(s, ctx.drama_id, episode_id, step.name, holder, ctx.settings.step_lease_s)
+    except leases.LeaseBusy as exc:
+        log.warning("%s", exc)
+        if raise_errors:
+            raise
+        return StepResult(step.name, ctx.drama_id, episode_id, "failed", None, error=str(exc))
+    try:
+        return _run_leased(step, ctx, episode_id, raise_errors, log)
+    finally:
+        with ctx.db.session() as s:
+            leases.release(s, ctx.drama_id, episode_id, step.name, holder)
+
+
+def _run_leased(
+    step: Step, ctx: StepContext, episode_id: str | None, raise_errors: bool, log: logging.LoggerAdapter[logging.Logger]
+) -> StepResult:
     with ctx.db.session() as s:
         if episode_id is not None:
             ep = s.get(Episode, episode_id)

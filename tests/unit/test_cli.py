@@ -56,7 +56,7 @@ def test_bad_drama_id_is_explained(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_db_upgrade_steps_and_config(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["db", "upgrade"])
-    assert res.exit_code == 0 and "at revision 0001" in res.output
+    assert res.exit_code == 0 and "at revision 0002" in res.output
     assert (tmp_path / "home" / "lineage.db").is_file()
     res = runner.invoke(cli, ["steps"])
     names = [line.split()[0] for line in res.output.splitlines()]
@@ -71,3 +71,26 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("skyscript")
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
     assert "Usage: skyscript" in out
+
+
+def test_status_shows_running_steps_and_unlock_breaks_them(runner: CliRunner) -> None:
+    from skyscript.config import Settings
+    from skyscript.db import leases
+    from skyscript.db.engine import Database
+
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    db = Database(Settings().database_url or "")
+    with db.session() as s:
+        from skyscript.db import lineage
+
+        lineage.ensure_drama(s, "dd")
+        leases.acquire(s, "dd", "dd--ep01", "scan", "scheduled__crashed", ttl_s=3600)
+        leases.acquire(s, "dd", "dd--ep02", "scan", "scheduled__crashed", ttl_s=3600)
+    res = runner.invoke(cli, ["status", "--drama", "dd"])
+    assert "running scan on dd--ep01 (run scheduled__crashed" in res.output
+    res = runner.invoke(cli, ["unlock", "--drama", "dd", "--episode", "dd--ep01"])
+    assert res.exit_code == 0 and "released scan on dd--ep01 (held by scheduled__crashed)" in res.output
+    assert "1 lease(s) released" in res.output
+    with db.session() as s:
+        assert [(le.episode_id, le.step) for le in leases.active(s, "dd")] == [("dd--ep02", "scan")]
+    db.dispose()

@@ -42,9 +42,9 @@ def _seed(c: StepContext, frames: tuple[int, ...] = (10, 50)) -> None:
 
 
 def test_migrations_match_the_models(dbctx: StepContext) -> None:
-    assert current_revision(dbctx.db.engine) == "0001"
+    assert current_revision(dbctx.db.engine) == "0002"
     tables = set(inspect(dbctx.db.engine).get_table_names())
-    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run"} <= tables
+    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease"} <= tables
     with dbctx.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -174,3 +174,45 @@ def test_deleting_an_episode_cascades(dbctx: StepContext) -> None:
     with dbctx.db.session() as s:
         assert s.scalars(select(Keyframe)).all() == [] and s.scalars(select(Annotation)).all() == []
         assert s.scalars(select(Loss)).all() == []
+
+
+def test_another_run_holding_the_step_makes_this_one_busy_without_writes(dbctx: StepContext) -> None:
+    from dataclasses import replace
+
+    from skyscript.db import leases
+
+    _seed(dbctx)
+    with dbctx.db.session() as s:
+        leases.acquire(s, "test-drama", EP, "mark", "scheduled__other-run", ttl_s=3600)
+    mine = replace(dbctx, dag_run_id="manual__mine")
+    res = run_step(_MarkStep(), mine, EP)
+    assert res.status == "failed" and res.step_run_id is None
+    assert res.error is not None and res.error.startswith("busy: run scheduled__other-run holds mark")
+    with dbctx.db.session() as s:
+        assert s.scalars(select(StepRun)).all() == [] and lineage.losses_of(s, "test-drama") == []
+        assert lineage.annotation_of(s, ids.keyframe_id(EP, 10), "mark") is None
+    with pytest.raises(leases.LeaseBusy):
+        run_step(_MarkStep(), mine, EP, raise_errors=True)
+    # the holder's own retry re-enters its lease; when it finishes the lease is gone
+    other = replace(dbctx, dag_run_id="scheduled__other-run", try_number=2)
+    assert run_step(_MarkStep(), other, EP).status == "success"
+    with dbctx.db.session() as s:
+        assert leases.active(s, "test-drama") == []
+    assert run_step(_MarkStep(), mine, EP).status == "success"
+
+
+def test_expired_lease_is_taken_over_and_failures_release_it(dbctx: StepContext) -> None:
+    from dataclasses import replace
+
+    from skyscript.db import leases
+
+    _seed(dbctx)
+    with dbctx.db.session() as s:
+        leases.acquire(s, "test-drama", EP, "mark", "dead-run", ttl_s=-1)  # a worker that died long ago
+    failing = replace(dbctx, dag_run_id="manual__2", params={"fail": True})
+    res = run_step(_MarkStep(), failing, EP)
+    assert res.status == "failed" and "timed out" in (res.error or "")
+    with dbctx.db.session() as s:
+        assert leases.active(s, "test-drama") == []  # released after the failed attempt too
+        leases.acquire(s, "test-drama", EP, "mark", "stuck-run", ttl_s=3600)
+        assert leases.break_leases(s, "test-drama", step="mark") == 1
