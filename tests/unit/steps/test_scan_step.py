@@ -33,6 +33,15 @@ def _ingest(ctx: StepContext, folder: Path) -> list[str]:
     return eps
 
 
+def _ingest_clip(ctx: StepContext, clip: Clip, tmp_path: Path) -> str:
+    """Ingest and probe the clip as the drama's only episode ``ep01``."""
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(clip.path, src / "ep01.avi")
+    (ep,) = _ingest(ctx, src)
+    return ep
+
+
 def _rows(ctx: StepContext, ep: str) -> dict[str, object]:
     with ctx.db.session() as s:
         return {
@@ -48,10 +57,7 @@ def _rows(ctx: StepContext, ep: str) -> dict[str, object]:
 def test_scan_writes_shots_keyframes_losses_and_reruns_idempotently(
     ctx: StepContext, episode_clip_file: Clip, tmp_path: Path
 ) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(episode_clip_file.path, src / "ep01.avi")
-    (ep,) = _ingest(ctx, src)
+    ep = _ingest_clip(ctx, episode_clip_file, tmp_path)
     res = run_step(ScanStep(), ctx, ep)
     assert res.status == "success", res.error
     assert res.counts["shots"] == 6 and res.counts["keyframes"] == 6 and res.counts["invalid_keyframes"] == 1
@@ -102,10 +108,7 @@ def test_truncated_episode_is_quarantined(ctx: StepContext, sample_media: Path, 
 def test_rerun_with_fewer_keyframes_removes_their_private_and_published_frames(
     ctx: StepContext, episode_clip_file: Clip, tmp_path: Path
 ) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    shutil.copy(episode_clip_file.path, src / "ep01.avi")
-    (ep,) = _ingest(ctx, src)
+    ep = _ingest_clip(ctx, episode_clip_file, tmp_path)
     ctx.settings.video.keyframes_per_shot = 2
     assert run_step(ScanStep(), ctx, ep).status == "success"
     with ctx.db.session() as s:
