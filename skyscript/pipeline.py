@@ -64,17 +64,16 @@ def run_drama(
                 on_step(step.name, ep)
             res = run_step(step, ctx, ep)
             summary.results.append(res)
-            if res.status == "skipped" or (res.status == "failed" and step.name == "probe"):
-                for _ in loaded[i + 1 :]:
-                    if on_step:
-                        on_step("skip", ep)
-                break
-            if res.status == "failed":
+            if res.status == "success":
+                continue
+            # a failed probe is a quarantine (reported as such), any other failure a failed step;
+            # either way, and for a skipped (quarantined) episode, its later steps do not run
+            if res.status == "failed" and step.name != "probe":
                 summary.failed.append(res)
-                for _ in loaded[i + 1 :]:
-                    if on_step:
-                        on_step("skip", ep)
-                break
+            for _ in loaded[i + 1 :]:
+                if on_step:
+                    on_step("skip", ep)
+            break
     with ctx.db.session() as s:
         for e in lineage.episodes_of(s, ctx.drama_id, status="quarantined"):
             summary.quarantined[e.id] = e.error or "quarantined"

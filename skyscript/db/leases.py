@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from skyscript.db.lineage import dialect_insert
 from skyscript.db.models import StepLease, utcnow
 
 
@@ -28,10 +28,9 @@ def acquire(session: Session, drama_id: str, episode_id: str | None, step: str, 
     """Take the lease for ``holder`` or raise :class:`LeaseBusy`. Atomic on SQLite and Postgres:
     the upsert only overwrites a row held by the same holder or already expired."""
     now = utcnow()
-    ins_mod = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     row = {"drama_id": drama_id, "episode_id": episode_id or "", "step": step, "holder": holder,
            "acquired_at": now, "expires_at": now + timedelta(seconds=ttl_s)}
-    stmt = ins_mod.insert(StepLease).values(**row)
+    stmt = dialect_insert(session, StepLease.__table__).values(**row)
     stmt = stmt.on_conflict_do_update(
         index_elements=["drama_id", "episode_id", "step"],
         set_={"holder": stmt.excluded.holder, "acquired_at": stmt.excluded.acquired_at, "expires_at": stmt.excluded.expires_at},

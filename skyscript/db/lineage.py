@@ -24,14 +24,18 @@ from skyscript.db.models import (
 )
 
 
+def dialect_insert(session: Session, table: Any) -> Any:
+    """``INSERT`` with the ON CONFLICT clauses of the session's dialect (SQLite or Postgres)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"ON CONFLICT inserts on {dialect}")
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
     """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and Postgres. Returns rows written."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"upsert on {dialect}")
-    ins_mod = postgresql if dialect == "postgresql" else sqlite
     table = model.__table__
     # One statement per distinct column set keeps executemany valid.
     written = 0
@@ -39,7 +43,7 @@ def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], 
     for r in rows:
         batches.setdefault(frozenset(r), []).append(r)
     for colset, batch in batches.items():
-        stmt = ins_mod.insert(table)
+        stmt = dialect_insert(session, table)
         update_cols = {c: stmt.excluded[c] for c in colset if c not in keys}
         if "updated_at" in table.c and "updated_at" not in colset:
             update_cols["updated_at"] = utcnow()
@@ -61,15 +65,7 @@ def ensure_drama(session: Session, drama_id: str, title: str | None = None, sour
         row["title"] = title
     if source_id is not None:
         row["source_id"] = source_id
-    if len(row) == 1:
-        session.execute(sqlite_or_pg_insert_ignore(session, Drama, row, ["id"]))
-    else:
-        upsert(session, Drama, [row], ["id"])
-
-
-def sqlite_or_pg_insert_ignore(session: Session, model: type[Base], row: dict[str, Any], keys: list[str]):  # type: ignore[no-untyped-def]
-    ins_mod = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return ins_mod.insert(model.__table__).values(**row).on_conflict_do_nothing(index_elements=keys)
+    upsert(session, Drama, [row], ["id"])  # only the id given: insert if missing, change nothing
 
 
 def register_source(session: Session, source_id: str, uri: str, kind: str, drama_id: str | None) -> None:

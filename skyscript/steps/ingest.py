@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from skyscript import ids, sources
 from skyscript.db import lineage
 from skyscript.db.lineage import LossRecord
@@ -90,8 +88,3 @@ class IngestStep(Step):
             return "empty"
         log.info("%s ingested as %s (%d bytes)", f.name, ep_id, size)
         return "new"
-
-
-def existing_episode_ids(ctx: StepContext) -> list[str]:
-    with ctx.db.session() as s:
-        return list(s.scalars(select(Episode.id).where(Episode.drama_id == ctx.drama_id).order_by(Episode.id)))

@@ -70,9 +70,10 @@ def _run_leased(
         dt = time.perf_counter() - t0
         log.warning("bad input: %s", exc)
         with ctx.db.session() as s:
-            if episode_id is not None:
-                s.get(Episode, episode_id).status = "quarantined"  # type: ignore[union-attr]
-                s.get(Episode, episode_id).error = f"{exc.reason}: {exc.detail}"  # type: ignore[union-attr]
+            ep = s.get(Episode, episode_id) if episode_id is not None else None
+            if ep is not None:
+                ep.status = "quarantined"
+                ep.error = f"{exc.reason}: {exc.detail}"
             lineage.replace_losses(
                 s, ctx.drama_id, step.name, episode_id,
                 [LossRecord("episode", episode_id or ctx.drama_id, exc.reason, exc.detail)], run_id,
