@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from skyscript.db import lineage
 from skyscript.steps.base import StepContext
 from skyscript.store import Area
+from skyscript.store.base import digest_of
 
 EPISODE_SCHEMA = pa.schema([
     ("episode_id", pa.string()), ("source_name", pa.string()), ("status", pa.string()), ("error", pa.string()),
@@ -66,7 +67,7 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
                     "face_count": kf.face_count, "sharpness": kf.sharpness, "public_digest": kf.public_digest,
                 }
                 if with_frames:
-                    row["frame_file"] = _write_frame(ctx, out, kf.public_key)
+                    row["frame_file"] = _write_frame(ctx, out, kf.public_key, kf.public_digest)
                 kf_rows.append(row)
         loss_rows = [
             {"episode_id": lo.episode_id, "item_kind": lo.item_kind, "item_id": lo.item_id, "step": lo.step,
@@ -89,12 +90,14 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
     return written
 
 
-def _write_frame(ctx: StepContext, out: Path, public_key: str | None) -> str | None:
-    """Copy a published frame into the export; unmasked frames never leave the private area."""
+def _write_frame(ctx: StepContext, out: Path, public_key: str | None, public_digest: str | None) -> str | None:
+    """Copy a published frame into the export; unmasked frames never leave the private area.
+    A file already there is kept only when its digest is the keyframe's current one (a re-run of
+    the privacy step may have re-masked it)."""
     if not public_key:
         return None
     rel = Path("frames") / public_key.removeprefix("frames/")
     dest = out / rel
-    if not dest.exists():
+    if not (dest.is_file() and public_digest and digest_of(dest.read_bytes()) == public_digest):
         ctx.store.get_file(Area.public, public_key, dest)
     return rel.as_posix()
