@@ -76,19 +76,19 @@ def _download(url: str, work: Path, timeout_s: float = 60.0) -> SourceFile:
 
 def _s3(uri: str, settings: Settings, work: Path) -> Iterator[SourceFile]:
     """``s3://bucket/prefix`` on the S3 server of ``settings.store_url``."""
-    from minio import Minio
+    from skyscript.store.s3 import S3Store
 
     parts = urlsplit(uri)
     bucket, prefix = parts.netloc, parts.path.lstrip("/")
-    store = urlsplit(settings.store_url or "")
-    if store.scheme != "s3" or settings.store_access_key is None or settings.store_secret_key is None:
+    if urlsplit(settings.store_url or "").scheme != "s3" or settings.store_access_key is None or settings.store_secret_key is None:
         raise SourceError(f"{uri}: S3 sources need an s3:// store_url with credentials")
-    client = Minio(
-        store.netloc,
-        access_key=settings.store_access_key.get_secret_value(),
-        secret_key=settings.store_secret_key.get_secret_value(),
-        secure="secure=true" in store.query,
-    )
+    client = S3Store.from_url(
+        settings.store_url or "",
+        settings.store_access_key.get_secret_value(),
+        settings.store_secret_key.get_secret_value(),
+        region=settings.store_region,
+        create_buckets=False,
+    ).client
     names = sorted(o.object_name for o in client.list_objects(bucket, prefix=prefix, recursive=True) if o.object_name)
     names = [n for n in names if Path(n).suffix.lower() in VIDEO_SUFFIXES]
     if not names:
