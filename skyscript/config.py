@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -42,7 +42,13 @@ class Thresholds(BaseModel):
 class VideoSettings(BaseModel):
     """Parameters of the CPU video stage."""
 
-    analysis_width: int = Field(320, ge=64, description="width frames are scaled to for shot/motion analysis")
+    analysis_width: int = Field(320, ge=64, description="width keyframe candidates are scaled to for the quality (blur, occlusion) check")
+    pass_width: int = Field(
+        128, ge=32, description="width every decoded frame is reduced to for cuts, fades, dissolves, motion and sharpness ranking"
+    )
+    pass_interpolation: Literal["area", "fast_bilinear"] = Field(
+        "fast_bilinear", description="FFmpeg scaler used for the per-frame reduction (fast_bilinear: cheaper, some aliasing)"
+    )
     content_threshold: float = Field(27.0, gt=0, description="PySceneDetect ContentDetector threshold")
     adaptive_threshold: float = Field(3.0, gt=0, description="PySceneDetect AdaptiveDetector threshold")
     min_shot_frames: int = Field(8, ge=1, description="shortest shot, in frames")
@@ -58,10 +64,13 @@ class VideoSettings(BaseModel):
     motion_blur_threshold: float = Field(
         100.0, ge=0, description="second-derivative energy of the weakest direction below which a frame is smeared"
     )
+    candidate_memory_mb: float = Field(
+        256, gt=0, description="full-size keyframe candidates held in memory during the pass; beyond it the oldest are JPEG-encoded to disk"
+    )
     min_decoded_ratio: float = Field(0.95, ge=0, le=1, description="share of the header's frames that must decode")
-    motion_pairs_per_s: float = Field(8.0, gt=0, description="frame pairs per second used for camera motion")
+    motion_pairs_per_s: float = Field(6.0, gt=0, description="frame pairs per second used for camera motion")
     motion_width: int = Field(160, ge=64, description="width of the grey frames camera motion is estimated on")
-    thumb_width: int = Field(64, ge=16, description="width of the grey thumbnails kept per frame for transitions")
+    thumb_width: int = Field(32, ge=16, description="width of the grey thumbnails kept per frame for transitions")
     fade_flat_std: float = Field(6.0, ge=0, description="grey std below which a frame is flat (faded out)")
     fade_max_s: float = Field(2.0, gt=0, description="longest fade ramp, each side of the flat frames")
     dissolve_min_change: float = Field(18.0, gt=0, description="mean grey change across a dissolve (thumbnail, 0-255)")

@@ -2,12 +2,17 @@
 
 During the pass the :class:`CandidatePool` keeps, for each stretch of at most
 ``keyframe_window_s`` (a stretch also ends where the content score says a cut may be), the
-sharpest frame: its full-resolution picture is JPEG-encoded to a spill folder when the stretch
-closes, so memory stays bounded whatever the episode's length.
+sharpest frame by the pass's own small-frame sharpness (its *rank*). Nothing more is done to it
+then: its full-resolution picture stays as the decoder produced it, with no colour conversion,
+no quality measure and no JPEG. After the pass, :func:`select_keyframes` assesses candidates
+(quality at the analysis width, verdict, dHash) only as far as the choice needs them, and only
+the chosen ones are converted and encoded (:meth:`CandidatePool.write`). Memory stays bounded
+whatever the episode's length: past ``memory_bytes`` of held pictures the oldest candidates are
+assessed and JPEG-encoded to the spill folder at once, and their pictures let go.
 
-After the pass, :func:`select_keyframes` takes for each shot ``keyframes_per_shot`` stretches
-and the best candidate of each (valid before invalid, then sharpest), skips frames inside
-transitions and next to the shot's ends when the shot has others, and drops near-duplicates (dHash distance).
+:func:`select_keyframes` takes for each shot ``keyframes_per_shot`` stretches and the best
+candidate of each (valid before invalid, then sharpest), skips frames inside transitions and
+next to the shot's ends when the shot has others, and drops near-duplicates (dHash distance).
 """
 
 from __future__ import annotations
@@ -38,20 +43,32 @@ def hamming(a: int, b: int) -> int:
 @dataclass
 class Candidate:
     frame_index: int
-    sharpness: float
-    quality: FrameQuality
-    verdict: Verdict
-    dhash: int
-    jpeg_path: Path
+    rank: float  # sharpness on the pass's small frame: orders candidates, no threshold applies to it
     width: int
     height: int
+    quality: FrameQuality | None = None  # measured at the analysis width once assessed
+    verdict: Verdict | None = None
+    dhash: int | None = None
+    jpeg_path: Path | None = None  # set once the picture is encoded (chosen keyframes always are)
+
+    @property
+    def assessed(self) -> bool:
+        return self.quality is not None and self.verdict is not None and self.dhash is not None
+
+    @property
+    def sharpness(self) -> float:
+        """Variance of the Laplacian at the analysis width (an assessed candidate's)."""
+        if self.quality is None:
+            raise ValueError(f"candidate {self.frame_index} has not been assessed")
+        return self.quality.sharpness
 
 
 class CandidatePool:
-    """Keeps the sharpest frame of each stretch; encodes it when the stretch closes.
+    """Keeps the sharpest frame of each stretch; encodes pictures only when asked to.
 
-    ``to_bgr`` turns the kept decoder frame into a full-resolution BGR array; ``judge`` gives
-    the quality verdict of an analysis grey frame.
+    ``to_grey`` turns a kept decoder frame into the grey analysis frame its quality is
+    measured on (``measure``, then ``judge``); ``to_bgr`` into a full-resolution BGR array for
+    the JPEG; ``frame_bytes`` tells how much memory such a frame holds.
     """
 
     def __init__(
@@ -61,50 +78,97 @@ class CandidatePool:
         cut_score: float,
         jpeg_quality: int,
         to_bgr: Callable[[Any], np.ndarray],
+        to_grey: Callable[[Any], np.ndarray],
         measure: Callable[[np.ndarray], FrameQuality],
         judge: Callable[[FrameQuality], Verdict],
+        memory_bytes: int = 256 << 20,
+        frame_bytes: Callable[[Any], int] = lambda f: int(f.width * f.height * 3 // 2),
     ) -> None:
         self.spill_dir = spill_dir
         spill_dir.mkdir(parents=True, exist_ok=True)
         self.window = max(1, window_frames)
         self.cut_score = cut_score
         self.jpeg_quality = jpeg_quality
+        self.memory_bytes = memory_bytes
         self._to_bgr = to_bgr
+        self._to_grey = to_grey
         self._measure = measure
         self._judge = judge
+        self._frame_bytes = frame_bytes
         self.candidates: list[Candidate] = []
+        self.spilled = 0  # candidates encoded early because the memory budget was reached
+        self._held: dict[int, tuple[Candidate, Any, int]] = {}  # frame index -> (candidate, frame, bytes)
+        self._held_bytes = 0
         self._start = 0
-        self._best: tuple[int, float, Any, np.ndarray] | None = None
+        self._best: tuple[int, float, Any] | None = None
 
-    def offer(self, index: int, frame: Any, gray: np.ndarray, sharp: float, content_score: float) -> None:
+    def offer(self, index: int, frame: Any, sharp: float, content_score: float) -> None:
+        """Offer decoded frame ``index``; ``sharp`` ranks it within its stretch (any scale)."""
         if self._best is not None and (index - self._start >= self.window or content_score >= self.cut_score):
             self._close()
         if self._best is None:
             self._start = index
         if self._best is None or sharp > self._best[1]:
-            self._best = (index, sharp, frame, gray.copy())
+            self._best = (index, sharp, frame)
 
     def finish(self) -> list[Candidate]:
         if self._best is not None:
             self._close()
         return self.candidates
 
+    def assess(self, cand: Candidate) -> None:
+        """Measure ``cand``'s quality at the analysis width, judge it and hash it (once)."""
+        if not cand.assessed:
+            self._assess(cand, self._frame_of(cand))
+
+    def write(self, chosen: Sequence[Candidate]) -> None:
+        """Encode the pictures of ``chosen`` (those not spilled yet), then let every held picture go."""
+        for c in chosen:
+            if c.jpeg_path is None:
+                self._encode(c, self._frame_of(c))
+        self._held.clear()
+        self._held_bytes = 0
+
+    def _frame_of(self, cand: Candidate) -> Any:
+        held = self._held.get(cand.frame_index)
+        if held is None:
+            raise KeyError(f"frame {cand.frame_index}'s picture is not held by this pool")
+        return held[1]
+
+    def _assess(self, cand: Candidate, frame: Any) -> None:
+        gray = self._to_grey(frame)
+        q = self._measure(gray)
+        cand.quality, cand.verdict, cand.dhash = q, self._judge(q), dhash(gray)
+
     def _close(self) -> None:
+        assert self._best is not None
+        index, rank, frame = self._best
+        self._best = None
+        cand = Candidate(index, rank, int(frame.width), int(frame.height))
+        self.candidates.append(cand)
+        size = self._frame_bytes(frame)
+        self._held[index] = (cand, frame, size)
+        self._held_bytes += size
+        while self._held_bytes > self.memory_bytes and len(self._held) > 1:
+            oldest = next(iter(self._held))
+            old, old_frame, old_size = self._held.pop(oldest)
+            if not old.assessed:
+                self._assess(old, old_frame)
+            self._encode(old, old_frame)
+            self._held_bytes -= old_size
+            self.spilled += 1
+
+    def _encode(self, cand: Candidate, frame: Any) -> None:
         import cv2
 
-        assert self._best is not None
-        index, sharp, frame, gray = self._best
-        self._best = None
         bgr = self._to_bgr(frame)
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:  # pragma: no cover - cv2 encodes any uint8 BGR array
-            raise RuntimeError(f"JPEG encoding failed for frame {index}")
-        path = self.spill_dir / f"f{index:07d}.jpg"
+            raise RuntimeError(f"JPEG encoding failed for frame {cand.frame_index}")
+        path = self.spill_dir / f"f{cand.frame_index:07d}.jpg"
         path.write_bytes(buf.tobytes())
-        q = self._measure(gray)
-        self.candidates.append(
-            Candidate(index, sharp, q, self._judge(q), dhash(gray), path, int(bgr.shape[1]), int(bgr.shape[0]))
-        )
+        cand.jpeg_path = path
+        cand.width, cand.height = int(bgr.shape[1]), int(bgr.shape[0])
 
 
 def select_keyframes(
@@ -112,8 +176,25 @@ def select_keyframes(
     candidates: Sequence[Candidate],
     per_shot: int,
     duplicate_distance: int,
+    assess: Callable[[Candidate], None] | None = None,
 ) -> dict[int, list[Candidate]]:
-    """Keyframes per shot index (see module doc). Every shot with a candidate gets one."""
+    """Keyframes per shot index (see module doc). Every shot with a candidate gets one.
+
+    ``assess`` fills in a candidate's quality, verdict and dHash; it is called in rank order
+    within each stretch until a valid candidate turns up, so most candidates are never assessed.
+    Without it every candidate must come assessed."""
+
+    def best_of(part: list[Candidate]) -> Candidate:
+        ordered = sorted(part, key=lambda c: -c.rank)
+        for c in ordered:
+            if assess is not None:
+                assess(c)
+            if c.verdict is None:
+                raise ValueError(f"candidate {c.frame_index} has not been assessed")
+            if c.verdict.valid:
+                return c
+        return ordered[0]
+
     by_shot: dict[int, list[Candidate]] = {}
     spans = [s.transition_span for s in shots]
     for i, shot in enumerate(shots):
@@ -138,10 +219,10 @@ def select_keyframes(
         chosen: list[Candidate] = []
         for j in range(k):
             part = [c for c in pool if edges[j] <= c.frame_index < edges[j + 1]] or pool
-            best = max(part, key=lambda c: (c.verdict.valid, c.sharpness))
+            best = best_of(part)
             if best in chosen:
                 continue
-            if any(hamming(best.dhash, o.dhash) <= duplicate_distance for o in chosen):
+            if any(hamming(best.dhash or 0, o.dhash or 0) <= duplicate_distance for o in chosen):
                 continue
             chosen.append(best)
         by_shot[shot.index] = sorted(chosen, key=lambda c: c.frame_index)

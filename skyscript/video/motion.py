@@ -69,20 +69,39 @@ class CameraMovement:
 class GlobalMotion:
     """Estimates the similarity transform between two grey analysis frames."""
 
-    def __init__(self, max_corners: int = 120, quality: float = 0.01, min_distance: int = 7) -> None:
+    def __init__(
+        self, max_corners: int = 80, quality: float = 0.01, min_distance: int = 7, window: int = 15, levels: int = 2
+    ) -> None:
         self.max_corners = max_corners
         self.quality = quality
         self.min_distance = min_distance
+        self.window = window  # LK search window (analysis pixels); with ``levels`` pyramid levels it
+        self.levels = levels  # follows moves up to about window * 2**levels / 2 pixels between samples
+        # the inlier tracks of the last pair, in its later frame: the next pair that starts
+        # there follows them on instead of finding new corners, while enough survive
+        # (at least 12, and 60 % of the corners last found)
+        self._carry: tuple[int, np.ndarray] | None = None
+        self._found = 0
+
+    def _corners(self, prev: np.ndarray, a: int) -> np.ndarray | None:
+        import cv2
+
+        if self._carry is not None and self._carry[0] == a and len(self._carry[1]) >= max(12, 0.6 * self._found):
+            return self._carry[1]
+        pts = cv2.goodFeaturesToTrack(prev, self.max_corners, self.quality, self.min_distance, blockSize=7)
+        self._found = 0 if pts is None else len(pts)
+        return pts
 
     def estimate(self, prev: np.ndarray, cur: np.ndarray, a: int, b: int) -> MotionSample:
         import cv2
 
         none = MotionSample(a, b, 0.0, 0.0, 1.0, 0.0, 0, 0)
-        pts = cv2.goodFeaturesToTrack(prev, self.max_corners, self.quality, self.min_distance, blockSize=7)
+        pts = self._corners(prev, a)
+        self._carry = None
         if pts is None or len(pts) < 8:
             return none
         nxt, status, _err = cv2.calcOpticalFlowPyrLK(
-            prev, cur, pts, None, winSize=(21, 21), maxLevel=3,
+            prev, cur, pts, None, winSize=(self.window, self.window), maxLevel=self.levels,
             criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
         )
         ok = status.reshape(-1) == 1
@@ -92,6 +111,8 @@ class GlobalMotion:
         m, inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.5)
         if m is None:
             return MotionSample(a, b, 0.0, 0.0, 1.0, 0.0, 0, len(src))
+        keep = inl.reshape(-1) == 1
+        self._carry = (b, dst[keep].reshape(-1, 1, 2).astype(np.float32))
         s = math.hypot(m[0, 0], m[1, 0])
         rot = math.atan2(m[1, 0], m[0, 0])
         # displacement of the frame centre (zoom about the centre moves nothing there)

@@ -1,10 +1,11 @@
 """The single decode pass over an episode: shots, transitions, keyframes, frame quality and
 camera movement from one read of the file.
 
-Each decoded frame is scaled once to the analysis width (in FFmpeg's scaler) and that small
-frame feeds the cut detectors, the per-frame signals (grey thumbnail, luma statistics), the
-sharpness ranking of keyframe candidates and, every few frames, the global-motion estimate.
-Full-resolution pixels are only converted for the candidate that wins each keyframe window.
+FFmpeg's scaler makes two small pictures of each decoded frame: a grey one at the analysis
+width, which feeds the per-frame signals (grey thumbnail, luma statistics), the sharpness
+ranking of keyframe candidates and, every few frames, the global-motion estimate; and a colour
+one at the (smaller) cut width for PySceneDetect's detectors, whose HSV score needs colour but
+no detail. Full-resolution pixels are only converted for the keyframes finally chosen.
 Everything that needs the whole episode (gradual transitions, shot spans, per-shot camera
 movement, the keyframe choice) runs on those small signals after the pass.
 """
@@ -36,7 +37,7 @@ class ShotResult:
     camera: CameraMovement
     keyframes: list[Candidate]
     mean_luma: float
-    mean_sharpness: float
+    mean_sharpness: float  # variance of the Laplacian at the pass width, averaged over the shot
 
 
 @dataclass
@@ -44,7 +45,8 @@ class ScanResult:
     info: StreamInfo
     frames: int
     fps: float
-    analysis_size: tuple[int, int]
+    analysis_size: tuple[int, int]  # keyframe candidates' quality is judged at this size
+    pass_size: tuple[int, int]  # every frame is reduced to this size for the per-frame signals
     motion_size: tuple[int, int]
     cuts: list[int]
     transitions: list[Transition]
@@ -52,6 +54,7 @@ class ScanResult:
     candidates: list[Candidate]
     motion: list[MotionSample]
     timings: dict[str, float] = field(default_factory=dict)
+    spilled: int = 0  # candidates encoded during the pass because their pictures outgrew the memory budget
 
     @property
     def keyframes(self) -> list[Candidate]:
@@ -64,6 +67,12 @@ def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]
     w -= w % 2
     h = max(2, int(round(height * w / width / 2)) * 2)
     return w, h
+
+
+def _scaled(size: tuple[int, int], width: int) -> tuple[int, int]:
+    """``size`` scaled down (never up) to ``width``, keeping the aspect ratio."""
+    w = min(width, size[0])
+    return w, max(2, int(round(size[1] * w / size[0])))
 
 
 def scan_video(
@@ -87,55 +96,59 @@ def scan_video(
     gm = GlobalMotion()
     luma_mean: list[float] = []
     luma_std: list[float] = []
-    sharp: list[float] = []
     thumbs: list[np.ndarray] = []
+    sharp: list[float] = []  # at the pass width: ranks frames, no threshold applies to it
     motion: list[MotionSample] = []
     pool: CandidatePool | None = None
     info: StreamInfo | None = None
-    size = (0, 0)
-    thumb_size = (0, 0)
+    size = pass_size = motion_size = thumb_size = (0, 0)
     stride = 1
     prev: tuple[int, np.ndarray] | None = None
+    interpolation = vs.pass_interpolation.upper()
 
     def judge(q: quality.FrameQuality) -> quality.Verdict:
         return quality.judge(q, vs.blur_threshold, vs.motion_blur_threshold, vs.occlusion_threshold)
 
     from av.video.reformatter import VideoReformatter
 
-    scaler = VideoReformatter()  # keeps its scaling context: one per frame costs 3x more
-    motion_size = (0, 0)
+    # each keeps its scaling context: a fresh one per frame (frame.to_ndarray) costs 3x more
+    pass_scaler, grey_scaler, full_scaler = VideoReformatter(), VideoReformatter(), VideoReformatter()
     n = 0
     for i, frame, info in iter_frames(path, min_decoded_ratio=vs.min_decoded_ratio, label=label):
         if pool is None:
             size = analysis_size(frame.width, frame.height, vs.analysis_width)
-            tw = min(vs.thumb_width, size[0])
-            thumb_size = (tw, max(2, int(round(size[1] * tw / size[0]))))
+            pass_size = analysis_size(frame.width, frame.height, min(vs.pass_width, size[0]))
+            thumb_size = _scaled(pass_size, vs.thumb_width)
+            motion_size = _scaled(pass_size, vs.motion_width)
             stride = max(1, int(round(info.fps / vs.motion_pairs_per_s)))
-            mw = min(vs.motion_width, size[0])
-            motion_size = (mw, max(2, int(round(size[1] * mw / size[0]))))
+            grey_size = size
             pool = CandidatePool(
                 workdir / "candidates",
                 window_frames=max(1, int(round(vs.keyframe_window_s * info.fps))),
                 cut_score=vs.content_threshold,
                 jpeg_quality=vs.jpeg_quality,
-                to_bgr=lambda f: f.to_ndarray(format="bgr24"),
+                to_bgr=lambda f: full_scaler.reformat(f, format="bgr24", threads=1).to_ndarray(),
+                to_grey=lambda f: grey_scaler.reformat(
+                    f, width=grey_size[0], height=grey_size[1], format="gray", interpolation="AREA", threads=1
+                ).to_ndarray(),
                 measure=quality.measure,
                 judge=judge,
+                memory_bytes=int(vs.candidate_memory_mb * 2**20),
+                frame_bytes=lambda f: sum(int(p.buffer_size) for p in f.planes),
             )
-        small = scaler.reformat(
-            frame, width=size[0], height=size[1], format="bgr24", interpolation="AREA", threads=1
+        small = pass_scaler.reformat(
+            frame, width=pass_size[0], height=pass_size[1], format="bgr24", interpolation=interpolation, threads=1
         ).to_ndarray()
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         score = cut.feed(i, small)
         m, s = cv2.meanStdDev(gray)
         luma_mean.append(float(m[0][0]))
         luma_std.append(float(s[0][0]))
-        thumbs.append(cv2.resize(gray, thumb_size, interpolation=cv2.INTER_AREA))
-        sh = quality.sharpness(gray)
-        sharp.append(sh)
-        pool.offer(i, frame, gray, sh, score)
+        thumbs.append(gray if thumb_size == pass_size else cv2.resize(gray, thumb_size, interpolation=cv2.INTER_AREA))
+        sharp.append(quality.sharpness(gray))
+        pool.offer(i, frame, sharp[-1], score)
         if i % stride == 0:
-            mgray = gray if motion_size == size else cv2.resize(gray, motion_size, interpolation=cv2.INTER_AREA)
+            mgray = gray if motion_size == pass_size else cv2.resize(gray, motion_size, interpolation=cv2.INTER_AREA)
             if prev is not None:
                 motion.append(gm.estimate(prev[1], mgray, prev[0], i))
             prev = (i, mgray)
@@ -155,7 +168,8 @@ def scan_video(
     dissolves = [d for d in dissolves if not any(d.start < f.end and f.start < d.end for f in fades)]
     gradual = sorted(fades + dissolves, key=lambda t: t.boundary)
     spans = build_shots(n, cuts, gradual, vs.min_shot_frames)
-    chosen = select_keyframes(spans, candidates, vs.keyframes_per_shot, vs.duplicate_hash_distance)
+    chosen = select_keyframes(spans, candidates, vs.keyframes_per_shot, vs.duplicate_hash_distance, assess=pool.assess)
+    pool.write([k for ks in chosen.values() for k in ks])  # only the chosen pictures are converted and encoded
 
     shots: list[ShotResult] = []
     lm, sa = np.asarray(luma_mean), np.asarray(sharp)
@@ -172,7 +186,8 @@ def scan_video(
         shots.append(
             ShotResult(
                 span=sp, start_s=sp.start / fps, end_s=sp.end / fps, camera=cam, keyframes=chosen.get(sp.index, []),
-                mean_luma=float(lm[sp.start : sp.end].mean()), mean_sharpness=float(sa[sp.start : sp.end].mean()),
+                mean_luma=float(lm[sp.start : sp.end].mean()),
+                mean_sharpness=float(sa[sp.start : sp.end].mean()),
             )
         )
     t_all = time.perf_counter() - t0
@@ -181,8 +196,8 @@ def scan_video(
         n, t_all, t_pass, len(shots), len(cuts), len(fades), len(dissolves), sum(len(s.keyframes) for s in shots),
     )
     return ScanResult(
-        info=info, frames=n, fps=fps, analysis_size=size, motion_size=motion_size, cuts=cuts, transitions=gradual, shots=shots,
-        candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all},
+        info=info, frames=n, fps=fps, analysis_size=size, pass_size=pass_size, motion_size=motion_size, cuts=cuts, transitions=gradual, shots=shots,
+        candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all}, spilled=pool.spilled,
     )
 
 

@@ -18,7 +18,7 @@ from skyscript.video.shots import ShotSpan
 
 def _cand(i: int, sharp: float, h: int, valid: bool = True) -> Candidate:
     q = FrameQuality(sharp, sharp, sharp, 0.0, 100.0, 40.0)
-    return Candidate(i, sharp, q, Verdict(valid, None if valid else "motion_blur"), h, Path(f"f{i}.jpg"), 10, 10)
+    return Candidate(i, sharp, 10, 10, q, Verdict(valid, None if valid else "motion_blur"), h, Path(f"f{i}.jpg"))
 
 
 def test_dhash_sees_near_duplicates_and_different_pictures() -> None:
@@ -61,3 +61,44 @@ def test_every_shot_gets_a_keyframe_jpeg_of_full_size(cuts_clip_file: Clip, tmp_
             assert img.shape == (144, 256, 3)
     # one candidate per half-second window at most, plus the windows cut short by a cut
     assert len(r.candidates) <= 75 / 12 + 1 + len(r.cuts)
+
+
+def test_candidates_are_assessed_only_as_far_as_the_choice_needs() -> None:
+    """In rank order until a valid one turns up: the rest are never measured."""
+    shot = ShotSpan(0, 0, 90, None)
+    ranks = {20: 300.0, 40: 200.0, 60: 100.0, 30: 50.0}
+    valid = {20: False, 40: True, 60: True, 30: True}
+    cands = [Candidate(i, r, 10, 10) for i, r in ranks.items()]
+    seen: list[int] = []
+
+    def assess(c: Candidate) -> None:
+        if not c.assessed:
+            seen.append(c.frame_index)
+            q = FrameQuality(c.rank, c.rank, c.rank, 0.0, 100.0, 40.0)
+            c.quality, c.verdict, c.dhash = q, Verdict(valid[c.frame_index], None if valid[c.frame_index] else "motion_blur"), c.frame_index
+
+    chosen = select_keyframes([shot], cands, per_shot=1, duplicate_distance=0, assess=assess)
+    assert [c.frame_index for c in chosen[0]] == [40]  # the sharpest is invalid, the next valid one wins
+    assert seen == [20, 40]
+    with_none = [Candidate(5, 1.0, 10, 10)]
+    try:
+        select_keyframes([ShotSpan(0, 0, 10, None)], with_none, per_shot=1, duplicate_distance=0)
+    except ValueError as exc:
+        assert "not been assessed" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("an unassessed candidate must not be chosen blind")
+
+
+def test_a_small_memory_budget_spills_candidates_without_changing_the_choice(cuts_clip_file: Clip, tmp_path: Path) -> None:
+    roomy = scan_video(cuts_clip_file.path, VideoSettings(keyframes_per_shot=2), tmp_path / "a")
+    # 256x144 yuv420p pictures are 55 KB: a 0.1 MB budget holds one of them
+    tight = scan_video(cuts_clip_file.path, VideoSettings(keyframes_per_shot=2, candidate_memory_mb=0.1), tmp_path / "b")
+    assert roomy.spilled == 0 and len(roomy.candidates) >= 6
+    assert tight.spilled == len(tight.candidates) - 1
+    pick = lambda r: [(k.frame_index, k.verdict, k.dhash) for k in r.keyframes]  # noqa: E731
+    assert pick(tight) == pick(roomy)
+    for k in tight.keyframes:
+        assert k.jpeg_path is not None and cv2.imread(str(k.jpeg_path)).shape == (144, 256, 3)
+    # only chosen (or spilled) candidates carry a JPEG: the others were never encoded
+    encoded = [c for c in roomy.candidates if c.jpeg_path is not None]
+    assert sorted(c.frame_index for c in encoded) == sorted(k.frame_index for k in roomy.keyframes)

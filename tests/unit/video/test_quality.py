@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from fixtures.clips import blur_clip_file, clip_dir  # noqa: F401
 from fixtures.videos import Clip, motion_blurred
 
@@ -59,3 +60,19 @@ def test_blurred_shot_keyframe_is_invalid_sharp_one_valid(blur_clip_file: Clip, 
     assert k0.verdict == quality.Verdict(True, None)
     assert k1.verdict == quality.Verdict(False, "motion_blur")
     assert 30 <= k1.frame_index < 60
+
+
+def test_directional_energy_from_moments_equals_the_direct_sum(sample_media: Path) -> None:
+    """The quadratic-form shortcut gives the same numbers as filtering along each direction."""
+    g = _analysis_gray(motion_blurred([cv2.imread(str(sample_media / "messi5.jpg"))], 9)[0]).astype(np.float32)
+    dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+    direct = []
+    for k in range(12):
+        c, s = np.cos(np.pi * k / 12), np.sin(np.pi * k / 12)
+        d = (c * c) * dxx + (2 * c * s) * dxy + (s * s) * dyy
+        direct.append(float(np.mean(d.astype(np.float64) ** 2)))
+    lo, hi = quality.directional_sharpness(g.astype(np.uint8))
+    assert lo == pytest.approx(min(direct), rel=1e-4)
+    assert hi == pytest.approx(max(direct), rel=1e-4)
