@@ -56,7 +56,11 @@ class VideoSettings(BaseModel):
     keyframe_window_s: float = Field(0.5, gt=0, description="candidate window: the sharpest frame of each is kept")
     duplicate_hash_distance: int = Field(6, ge=0, description="max dHash Hamming distance for near-duplicates")
     blur_threshold: float = Field(40.0, ge=0, description="variance of Laplacian below which a frame is blurred")
-    occlusion_threshold: float = Field(0.6, ge=0, le=1, description="share of a near-uniform frame that counts as occluded")
+    occlusion_threshold: float = Field(0.6, ge=0, le=1, description="share of flat cells from which a frame may be occluded")
+    occlusion_rise: float = Field(
+        0.3, ge=0, le=1, description="an occluded frame is at least this much flatter than its shot's clear frames (a plain wall is not)"
+    )
+    occlusion_blank: float = Field(0.97, ge=0, le=1, description="share of flat cells from which a frame is occluded whatever its shot")
     subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     jpeg_quality: int = Field(92, ge=50, le=100)
     mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")

@@ -8,7 +8,7 @@ no quality measure and no JPEG. After the pass, :func:`select_keyframes` assesse
 (quality at the analysis width, verdict, dHash) only as far as the choice needs them, and only
 the chosen ones are converted and encoded (:meth:`CandidatePool.write`). Memory stays bounded
 whatever the episode's length: past ``memory_bytes`` of held pictures the oldest candidates are
-assessed and JPEG-encoded to the spill folder at once, and their pictures let go.
+measured and JPEG-encoded to the spill folder at once, and their pictures let go.
 
 :func:`select_keyframes` takes for each shot ``keyframes_per_shot`` stretches and the best
 candidate of each (valid before invalid, then sharpest), skips frames inside transitions and
@@ -52,8 +52,8 @@ class Candidate:
     jpeg_path: Path | None = None  # set once the picture is encoded (chosen keyframes always are)
 
     @property
-    def assessed(self) -> bool:
-        return self.quality is not None and self.verdict is not None and self.dhash is not None
+    def measured(self) -> bool:
+        return self.quality is not None and self.dhash is not None
 
     @property
     def sharpness(self) -> float:
@@ -67,8 +67,9 @@ class CandidatePool:
     """Keeps the sharpest frame of each stretch; encodes pictures only when asked to.
 
     ``to_grey`` turns a kept decoder frame into the grey analysis frame its quality is
-    measured on (``measure``, then ``judge``); ``to_bgr`` into a full-resolution BGR array for
-    the JPEG; ``frame_bytes`` tells how much memory such a frame holds.
+    measured on (``measure``); ``to_bgr`` into a full-resolution BGR array for the JPEG;
+    ``frame_bytes`` tells how much memory such a frame holds. Judging a measured candidate
+    (its :class:`Verdict`) is the caller's: it needs the shot, which the pool does not know.
     """
 
     def __init__(
@@ -80,7 +81,6 @@ class CandidatePool:
         to_bgr: Callable[[Any], np.ndarray],
         to_grey: Callable[[Any], np.ndarray],
         measure: Callable[[np.ndarray], FrameQuality],
-        judge: Callable[[FrameQuality], Verdict],
         memory_bytes: int = 256 << 20,
         frame_bytes: Callable[[Any], int] = lambda f: int(f.width * f.height * 3 // 2),
     ) -> None:
@@ -93,7 +93,6 @@ class CandidatePool:
         self._to_bgr = to_bgr
         self._to_grey = to_grey
         self._measure = measure
-        self._judge = judge
         self._frame_bytes = frame_bytes
         self.candidates: list[Candidate] = []
         self.spilled = 0  # candidates encoded early because the memory budget was reached
@@ -116,10 +115,10 @@ class CandidatePool:
             self._close()
         return self.candidates
 
-    def assess(self, cand: Candidate) -> None:
-        """Measure ``cand``'s quality at the analysis width, judge it and hash it (once)."""
-        if not cand.assessed:
-            self._assess(cand, self._frame_of(cand))
+    def measure(self, cand: Candidate) -> None:
+        """Measure ``cand``'s quality at the analysis width and hash it (once)."""
+        if not cand.measured:
+            self._measure_frame(cand, self._frame_of(cand))
 
     def write(self, chosen: Sequence[Candidate]) -> None:
         """Encode the pictures of ``chosen`` (those not spilled yet), then let every held picture go."""
@@ -135,10 +134,9 @@ class CandidatePool:
             raise KeyError(f"frame {cand.frame_index}'s picture is not held by this pool")
         return held[1]
 
-    def _assess(self, cand: Candidate, frame: Any) -> None:
+    def _measure_frame(self, cand: Candidate, frame: Any) -> None:
         gray = self._to_grey(frame)
-        q = self._measure(gray)
-        cand.quality, cand.verdict, cand.dhash = q, self._judge(q), dhash(gray)
+        cand.quality, cand.dhash = self._measure(gray), dhash(gray)
 
     def _close(self) -> None:
         assert self._best is not None
@@ -152,8 +150,8 @@ class CandidatePool:
         while self._held_bytes > self.memory_bytes and len(self._held) > 1:
             oldest = next(iter(self._held))
             old, old_frame, old_size = self._held.pop(oldest)
-            if not old.assessed:
-                self._assess(old, old_frame)
+            if not old.measured:
+                self._measure_frame(old, old_frame)
             self._encode(old, old_frame)
             self._held_bytes -= old_size
             self.spilled += 1
@@ -180,9 +178,9 @@ def select_keyframes(
 ) -> dict[int, list[Candidate]]:
     """Keyframes per shot index (see module doc). Every shot with a candidate gets one.
 
-    ``assess`` fills in a candidate's quality, verdict and dHash; it is called in rank order
+    ``assess`` fills in a candidate's quality, dHash and verdict; it is called in rank order
     within each stretch until a valid candidate turns up, so most candidates are never assessed.
-    Without it every candidate must come assessed."""
+    Without it every candidate must come with its verdict and dHash."""
 
     def best_of(part: list[Candidate]) -> Candidate:
         ordered = sorted(part, key=lambda c: -c.rank)

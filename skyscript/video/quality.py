@@ -4,9 +4,13 @@ Sharpness is the variance of the Laplacian of the grey analysis frame. The analy
 has a fixed width (``VideoSettings.analysis_width``), so the number does not depend on the
 source resolution: a 1080p and a 480p copy of the same shot score alike.
 
-Occlusion is the share of the frame covered by flat, texture-less cells (a hand or an
-object over the lens, a black or blown-out frame): a cell is flat when its grey standard
-deviation is below ``flat_cell_std``.
+Occlusion is judged from the share of the frame covered by flat, texture-less cells (a cell
+is flat when its grey standard deviation is below ``FLAT_CELL_STD``). Flatness alone does not
+make an occlusion: a plain wall, a night sky or a white studio backdrop is flat in every frame
+of its shot. What covers the lens (a hand, a passer-by close to the camera, an object in the
+foreground) comes and goes, so a frame is occluded when it is mostly flat *and* clearly flatter
+than the clear frames of its own shot (the shot's lower-quartile flat share, measured on every
+frame during the pass), or when it is all but blank.
 """
 
 from __future__ import annotations
@@ -40,25 +44,37 @@ class Verdict:
     reason: str | None  # "motion_blur" | "occlusion" | None
 
 
-def sharpness(gray: np.ndarray) -> float:
+def sharpness(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian, over the pixels of ``mask`` (uint8, non-zero) when given."""
     import cv2
 
-    _mean, std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S, ksize=1))
+    _mean, std = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S, ksize=1), mask=mask)
     return float(std[0][0]) ** 2
 
 
-def flat_share(gray: np.ndarray, grid: int = GRID, cell_std: float = FLAT_CELL_STD) -> float:
-    """Share of grid cells whose grey standard deviation is below ``cell_std``."""
+def flat_cells(gray: np.ndarray, grid: int = GRID, cell_std: float = FLAT_CELL_STD) -> np.ndarray:
+    """``grid`` x ``grid`` booleans: the cells whose grey standard deviation is below ``cell_std``
+    (none for a picture too small to cut into cells).
+
+    Cell means of the picture and of its square (area averages) give each cell's variance in
+    two small resizes, cheap enough to run on every frame of the pass."""
+    import cv2
+
     h, w = gray.shape[:2]
-    ch, cw = h // grid, w // grid
-    if ch < 2 or cw < 2:
-        return 0.0
-    cells = gray[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).astype(np.float32)
-    std = cells.std(axis=(1, 3))
-    return float((std < cell_std).mean())
+    if h < 2 * grid or w < 2 * grid:
+        return np.zeros((grid, grid), dtype=bool)
+    g = gray.astype(np.float32)
+    mean = cv2.resize(g, (grid, grid), interpolation=cv2.INTER_AREA)
+    mean_sq = cv2.resize(g * g, (grid, grid), interpolation=cv2.INTER_AREA)
+    return np.maximum(mean_sq - mean * mean, 0.0) < cell_std * cell_std
 
 
-def directional_sharpness(gray: np.ndarray, directions: int = 12) -> tuple[float, float]:
+def flat_share(gray: np.ndarray, grid: int = GRID, cell_std: float = FLAT_CELL_STD) -> float:
+    """Share of the frame's cells that are flat (:func:`flat_cells`)."""
+    return float(flat_cells(gray, grid, cell_std).mean())
+
+
+def directional_sharpness(gray: np.ndarray, directions: int = 12, mask: np.ndarray | None = None) -> tuple[float, float]:
     """Energy of the second derivative along ``directions`` evenly spaced angles: (min, max).
 
     Motion blur smears the picture along one direction only, so the weakest direction loses
@@ -67,14 +83,20 @@ def directional_sharpness(gray: np.ndarray, directions: int = 12) -> tuple[float
 
     The second derivative along angle t is ``d = c²·dxx + 2cs·dxy + s²·dyy`` (c = cos t,
     s = sin t), so its mean energy is a quadratic form in the six second moments of
-    (dxx, dxy, dyy): those are measured once and every direction costs a few multiplications."""
+    (dxx, dxy, dyy): those are measured once and every direction costs a few multiplications.
+    With ``mask`` (uint8, non-zero where measured) the means run over its pixels only."""
     import cv2
 
     g = gray.astype(np.float32)
     dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
     dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
     dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-    n = float(g.size)
+    if mask is not None:
+        keep = mask.ravel() != 0
+        if not keep.any():
+            return 0.0, 0.0
+        dxx, dyy, dxy = dxx.ravel()[keep], dyy.ravel()[keep], dxy.ravel()[keep]
+    n = float(dxx.size)
     xx, yy, xy = float(dxx.ravel() @ dxx.ravel()) / n, float(dyy.ravel() @ dyy.ravel()) / n, float(dxy.ravel() @ dxy.ravel()) / n
     x_y, x_xy, y_xy = float(dxx.ravel() @ dyy.ravel()) / n, float(dxx.ravel() @ dxy.ravel()) / n, float(dyy.ravel() @ dxy.ravel()) / n
     energies = []
@@ -87,24 +109,61 @@ def directional_sharpness(gray: np.ndarray, directions: int = 12) -> tuple[float
 
 
 def measure(gray: np.ndarray) -> FrameQuality:
+    """Quality of one grey analysis frame. Sharpness is measured on its textured cells only:
+    a plain wall or sky next to a sharp face is not blur, and counting its pixels would pull
+    the frame's numbers down. A frame with no textured cell has no sharpness at all."""
     import cv2
 
     mean, std = cv2.meanStdDev(gray)
-    dmin, dmax = directional_sharpness(gray)
+    flat = flat_cells(gray)
+    h, w = gray.shape[:2]
+    textured = cv2.resize((~flat).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    if flat.all():
+        sharp, (dmin, dmax) = 0.0, (0.0, 0.0)
+    else:
+        sharp, (dmin, dmax) = sharpness(gray, textured), directional_sharpness(gray, mask=textured)
     return FrameQuality(
-        sharpness=sharpness(gray),
+        sharpness=sharp,
         directional_min=dmin,
         directional_max=dmax,
-        flat_share=flat_share(gray),
+        flat_share=float(flat.mean()),
         luma_mean=float(mean[0][0]),
         luma_std=float(std[0][0]),
     )
 
 
-def judge(q: FrameQuality, blur_threshold: float, directional_threshold: float, occlusion_threshold: float) -> Verdict:
+@dataclass(frozen=True)
+class OcclusionRule:
+    """When a mostly flat frame counts as occluded (see the module doc)."""
+
+    threshold: float  # flat share from which a frame may be occluded
+    rise: float = 0.3  # how much flatter than the shot's clear frames it must be
+    blank: float = 0.97  # flat share from which a frame is occluded whatever its shot
+
+
+def is_occluded(flat: float, rule: OcclusionRule, shot_clear_flat: float | None) -> bool:
+    """``shot_clear_flat``: the shot's lower-quartile flat share (None: no shot context, so
+    flatness alone decides, as for a single photograph)."""
+    if flat < rule.threshold:
+        return False
+    if flat >= rule.blank or shot_clear_flat is None:
+        return True
+    return flat - shot_clear_flat >= rule.rise
+
+
+def judge(
+    q: FrameQuality,
+    blur_threshold: float,
+    directional_threshold: float,
+    occlusion: float | OcclusionRule,
+    shot_clear_flat: float | None = None,
+) -> Verdict:
     """Occlusion first (a covered frame has no detail either), then blur: too little
-    Laplacian energy overall, or too little in the weakest direction (smear)."""
-    if q.flat_share >= occlusion_threshold:
+    Laplacian energy overall, or too little in the weakest direction (smear).
+
+    A plain float for ``occlusion`` is the threshold of a default :class:`OcclusionRule`."""
+    rule = occlusion if isinstance(occlusion, OcclusionRule) else OcclusionRule(occlusion)
+    if is_occluded(q.flat_share, rule, shot_clear_flat):
         return Verdict(False, "occlusion")
     if q.sharpness < blur_threshold or q.directional_min < directional_threshold:
         return Verdict(False, "motion_blur")

@@ -98,6 +98,7 @@ def scan_video(
     luma_std: list[float] = []
     thumbs: list[np.ndarray] = []
     sharp: list[float] = []  # at the pass width: ranks frames, no threshold applies to it
+    flat: list[tuple[int, float]] = []  # sampled flat shares at the pass width: each shot's clear level
     motion: list[MotionSample] = []
     pool: CandidatePool | None = None
     info: StreamInfo | None = None
@@ -105,9 +106,6 @@ def scan_video(
     stride = 1
     prev: tuple[int, np.ndarray] | None = None
     interpolation = vs.pass_interpolation.upper()
-
-    def judge(q: quality.FrameQuality) -> quality.Verdict:
-        return quality.judge(q, vs.blur_threshold, vs.motion_blur_threshold, vs.occlusion_threshold)
 
     from av.video.reformatter import VideoReformatter
 
@@ -132,7 +130,6 @@ def scan_video(
                     f, width=grey_size[0], height=grey_size[1], format="gray", interpolation="AREA", threads=1
                 ).to_ndarray(),
                 measure=quality.measure,
-                judge=judge,
                 memory_bytes=int(vs.candidate_memory_mb * 2**20),
                 frame_bytes=lambda f: sum(int(p.buffer_size) for p in f.planes),
             )
@@ -148,6 +145,7 @@ def scan_video(
         sharp.append(quality.sharpness(gray))
         pool.offer(i, frame, sharp[-1], score)
         if i % stride == 0:
+            flat.append((i, quality.flat_share(gray)))
             mgray = gray if motion_size == pass_size else cv2.resize(gray, motion_size, interpolation=cv2.INTER_AREA)
             if prev is not None:
                 motion.append(gm.estimate(prev[1], mgray, prev[0], i))
@@ -168,7 +166,17 @@ def scan_video(
     dissolves = [d for d in dissolves if not any(d.start < f.end and f.start < d.end for f in fades)]
     gradual = sorted(fades + dissolves, key=lambda t: t.boundary)
     spans = build_shots(n, cuts, gradual, vs.min_shot_frames)
-    chosen = select_keyframes(spans, candidates, vs.keyframes_per_shot, vs.duplicate_hash_distance, assess=pool.assess)
+    clear = [_lower_quartile([v for j, v in flat if sp.start <= j < sp.end]) for sp in spans]  # each shot's clear frames
+    shot_of = np.repeat(np.arange(len(spans)), [sp.end - sp.start for sp in spans])
+    rule = quality.OcclusionRule(vs.occlusion_threshold, vs.occlusion_rise, vs.occlusion_blank)
+
+    def assess(c: Candidate) -> None:
+        pool.measure(c)
+        if c.verdict is None and c.quality is not None:
+            k = int(shot_of[c.frame_index])
+            c.verdict = quality.judge(c.quality, vs.blur_threshold, vs.motion_blur_threshold, rule, clear[k])
+
+    chosen = select_keyframes(spans, candidates, vs.keyframes_per_shot, vs.duplicate_hash_distance, assess=assess)
     pool.write([k for ks in chosen.values() for k in ks])  # only the chosen pictures are converted and encoded
 
     shots: list[ShotResult] = []
@@ -199,6 +207,10 @@ def scan_video(
         info=info, frames=n, fps=fps, analysis_size=size, pass_size=pass_size, motion_size=motion_size, cuts=cuts, transitions=gradual, shots=shots,
         candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all}, spilled=pool.spilled,
     )
+
+
+def _lower_quartile(values: list[float]) -> float | None:
+    return float(np.percentile(values, 25)) if values else None
 
 
 def summary(result: ScanResult) -> dict[str, Any]:

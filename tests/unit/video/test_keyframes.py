@@ -72,7 +72,7 @@ def test_candidates_are_assessed_only_as_far_as_the_choice_needs() -> None:
     seen: list[int] = []
 
     def assess(c: Candidate) -> None:
-        if not c.assessed:
+        if c.verdict is None:
             seen.append(c.frame_index)
             q = FrameQuality(c.rank, c.rank, c.rank, 0.0, 100.0, 40.0)
             c.quality, c.verdict, c.dhash = q, Verdict(valid[c.frame_index], None if valid[c.frame_index] else "motion_blur"), c.frame_index

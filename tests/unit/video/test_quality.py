@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from fixtures.clips import blur_clip_file, clip_dir  # noqa: F401
-from fixtures.videos import Clip, motion_blurred
+from fixtures.videos import Clip, camera_shot, motion_blurred, texture, write_avi
 
 from skyscript.config import VideoSettings
 from skyscript.video import quality
@@ -76,3 +76,46 @@ def test_directional_energy_from_moments_equals_the_direct_sum(sample_media: Pat
     lo, hi = quality.directional_sharpness(g.astype(np.uint8))
     assert lo == pytest.approx(min(direct), rel=1e-4)
     assert hi == pytest.approx(max(direct), rel=1e-4)
+
+
+def _wall_frames(sample_media: Path, n: int) -> list[np.ndarray]:
+    """A plain, evenly lit wall filling most of the frame, a real face in the middle of it."""
+    rng = np.random.default_rng(3)
+    face = cv2.imread(str(sample_media / "messi5.jpg"))[40:190, 180:330]  # a real, detailed crop
+    base = np.empty((144, 256, 3), np.uint8)
+    base[:] = (172, 180, 190)
+    base[40:100, 100:160] = cv2.resize(face, (60, 60), interpolation=cv2.INTER_AREA)
+    return [np.clip(base + rng.normal(0, 0.6, base.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+
+
+def test_a_plain_wall_is_not_an_occlusion(sample_media: Path, tmp_path: Path) -> None:
+    frames = camera_shot(texture(21), 30, "static", seed=21) + _wall_frames(sample_media, 36)
+    r = scan_video(write_avi(tmp_path / "wall.avi", frames), VS, tmp_path / "work")
+    assert [s.span.start for s in r.shots] == [0, 30]
+    (wall,) = r.shots[1].keyframes
+    assert wall.quality is not None and wall.quality.flat_share >= VS.occlusion_threshold
+    # flat alone, out of its shot, it would be judged occluded; in a shot that is all wall it is valid
+    assert quality.judge(wall.quality, VS.blur_threshold, VS.motion_blur_threshold, VS.occlusion_threshold).reason == "occlusion"
+    assert wall.verdict == quality.Verdict(True, None)
+
+
+def test_something_moving_in_front_of_the_lens_is_an_occlusion(tmp_path: Path) -> None:
+    """A dark, featureless object slides in over 12 frames and covers 80 % of a textured shot."""
+    frames = camera_shot(texture(22), 56, "static", seed=22)
+    for i in range(20, 56):
+        cover = int(256 * 0.8 * min(1.0, (i - 19) / 12))
+        frames[i][:, :cover] = (28, 30, 34)
+    r = scan_video(write_avi(tmp_path / "occluded.avi", frames), VideoSettings(keyframes_per_shot=2), tmp_path / "work")
+    assert len(r.shots) == 1
+    first, second = r.shots[0].keyframes
+    assert first.frame_index < 28 and first.verdict == quality.Verdict(True, None)  # at most a sliver covered
+    assert second.frame_index >= 32 and second.verdict == quality.Verdict(False, "occlusion")
+
+
+def test_occlusion_rule_needs_a_rise_over_the_shot_or_a_blank_frame() -> None:
+    rule = quality.OcclusionRule(0.6, rise=0.3, blank=0.97)
+    assert not quality.is_occluded(0.5, rule, 0.0)  # not flat enough
+    assert quality.is_occluded(0.8, rule, 0.1)  # flatter than its shot's clear frames
+    assert not quality.is_occluded(0.8, rule, 0.7)  # the shot is like that (a wall)
+    assert quality.is_occluded(0.98, rule, 0.98)  # nothing to see at all
+    assert quality.is_occluded(0.8, rule, None)  # no shot to compare with: flatness decides
