@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     private_bucket: str = "skyscript-private"
     public_bucket: str = "skyscript-public"
     presign_expiry_s: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    ingest_rehash: bool = Field(
+        False, description="digest every local source file on re-ingest, even when its path, size and mtime are unchanged"
+    )
     model_dir: Path | None = Field(None, description="where model weights are resolved; default home/models")
     vlm: ModelEndpoint = Field(default_factory=ModelEndpoint)
     correction: ModelEndpoint = Field(default_factory=lambda: ModelEndpoint(model="json-corrector"))

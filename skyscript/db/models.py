@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -73,6 +74,9 @@ class Episode(Base):
     source_name: Mapped[str] = mapped_column(Text)
     content_digest: Mapped[str | None] = mapped_column(String(80), index=True)
     size_bytes: Mapped[int | None] = mapped_column(Integer)
+    # local sources only: the file's modification time when it was digested (re-ingest skips
+    # hashing a file whose path, size and mtime are unchanged)
+    source_mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     raw_key: Mapped[str | None] = mapped_column(Text)  # private area
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | ok | quarantined
     error: Mapped[str | None] = mapped_column(Text)

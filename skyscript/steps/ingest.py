@@ -64,12 +64,26 @@ class IngestStep(Step):
         log: Any,
     ) -> str:
         ep_id = ids.episode_id(ctx.drama_id, f.name)
-        size = f.path.stat().st_size
+        st = f.path.stat()
+        size = st.st_size
+        local = sources.source_kind(f.uri) == "file"
+        mtime_ns = st.st_mtime_ns if local else None
+        with ctx.db.session() as s:
+            existing = s.get(Episode, ep_id)
+            if (
+                existing is not None and local and not ctx.settings.ingest_rehash and existing.raw_key
+                and existing.content_digest and existing.source_uri == f.uri
+                and existing.size_bytes == size and existing.source_mtime_ns == mtime_ns
+            ):
+                log.info("%s unchanged (same path, size and mtime), skipped without hashing", f.name)
+                return "unchanged"
         digest = "sha256:" + ids.sha256_file(str(f.path))
         with ctx.db.session() as s:
             existing = s.get(Episode, ep_id)
             if existing is not None and existing.content_digest == digest and existing.raw_key:
                 log.info("%s unchanged (%s), skipped", f.name, digest[:19])
+                if local and existing.source_mtime_ns != mtime_ns:  # touched, same content: next time no hashing
+                    existing.source_mtime_ns = mtime_ns
                 return "unchanged"
             other = seen.get(digest)
             if other is not None and other != ep_id:
@@ -80,7 +94,7 @@ class IngestStep(Step):
         seen[digest] = ep_id
         fields: dict[str, Any] = dict(
             id=ep_id, drama_id=ctx.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
-            size_bytes=size, raw_key=raw_key, status="pending", error=None, step_run_id=step_run_id,
+            size_bytes=size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None, step_run_id=step_run_id,
         )
         with ctx.db.session() as s:
             lineage.upsert_episode(s, **fields)

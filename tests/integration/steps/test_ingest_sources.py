@@ -79,3 +79,30 @@ def test_s3_prefix_source_with_s3_store_and_postgres(s3_settings, s3_server, pg_
         assert c.store.stat(Area.private, "raw/s3-drama/s3-drama--ep01/source.avi").size == 1189270
     finally:
         c.db.dispose()
+
+
+def test_unchanged_local_file_is_not_hashed_again_a_changed_one_is(ctx, tmp_path: Path, sample_media: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from skyscript import ids
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(sample_media / "Megamind.avi", d / "ep1.avi")
+    hashed: list[str] = []
+    real = ids.sha256_file
+    monkeypatch.setattr(ids, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    ingest = lambda c: run_step(IngestStep(), replace(c, params={"sources": [str(d)]}), None).counts  # noqa: E731
+
+    assert ingest(ctx)["new"] == 1 and hashed == ["ep1.avi"]
+    with ctx.db.session() as s:
+        assert s.get(Episode, "test-drama--ep1").source_mtime_ns == (d / "ep1.avi").stat().st_mtime_ns
+    assert ingest(ctx)["unchanged"] == 1 and hashed == ["ep1.avi"]  # path, size and mtime: no hashing
+    st = (d / "ep1.avi").stat()
+    os.utime(d / "ep1.avi", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, same bytes
+    assert ingest(ctx)["unchanged"] == 1 and hashed == ["ep1.avi"] * 2
+    assert ingest(ctx)["unchanged"] == 1 and len(hashed) == 2  # the new mtime was recorded
+    rehash = replace(ctx, settings=ctx.settings.model_copy(update={"ingest_rehash": True}))
+    assert ingest(rehash)["unchanged"] == 1 and len(hashed) == 3  # ops can ask for a full re-digest
+    shutil.copy(sample_media / "vtest.avi", d / "ep1.avi")  # new content under the same name
+    assert ingest(ctx)["new"] == 1 and len(hashed) == 4
