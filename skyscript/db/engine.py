@@ -44,9 +44,18 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (safe to call on every start)."""
+    """Bring the schema to ``revision`` with Alembic (safe to call on every start: a database
+    already at the head costs one query, not a run of the migration environment)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    if revision == "head" and has_schema(engine) and current_revision(engine) == head_revision():
+        return
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
