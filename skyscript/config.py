@@ -82,6 +82,12 @@ class VideoSettings(BaseModel):
         0.3, gt=0, le=1, description="dissolve: middle frame's distance to the blend of its ends, relative to the change"
     )
     dissolve_max_s: float = Field(2.0, gt=0, description="longest dissolve considered")
+    dissolve_motion_compensation: bool = Field(
+        True, description="carry a dissolve's ends to its centre along their shots' motion (dissolves between moving shots)"
+    )
+    dissolve_min_overlap: float = Field(
+        0.25, gt=0, le=1, description="smallest share of the thumbnail both motion-carried ends must still cover"
+    )
     camera_min_speed: float = Field(0.03, ge=0, description="pan/tilt trend, frame sizes per second, below which it is no movement")
     camera_min_zoom: float = Field(0.04, ge=0, description="zoom trend, log scale per second, below which it is no zoom")
     camera_jitter: float = Field(0.04, ge=0, description="frame sizes per second of trendless shake that makes a shot handheld")

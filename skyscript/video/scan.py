@@ -170,6 +170,7 @@ def scan_video(
     dissolves = detect_dissolves(
         thumbs, fps, min_change=vs.dissolve_min_change, max_blend_error=vs.dissolve_max_blend_error,
         max_len_s=vs.dissolve_max_s, blocked=[(f.start, f.end) for f in fades],
+        motion_compensation=vs.dissolve_motion_compensation, min_overlap=vs.dissolve_min_overlap,
     )
     dissolves = [d for d in dissolves if not any(d.start < f.end and f.start < d.end for f in fades)]
     gradual = sorted(fades + dissolves, key=lambda t: t.boundary)
