@@ -19,7 +19,7 @@ from skyscript.store import Area
 
 class ScanStep(Step):
     name = "scan"
-    version = "1"
+    version = "2"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals
     reads = ("private:raw/",)
     writes = ("shot", "keyframe", "private:frames/", "loss(keyframe)")
     description = "one decode pass: shots, transitions, keyframes, frame quality, camera movement"
@@ -111,10 +111,14 @@ class ScanStep(Step):
             counts=counts,
             params={
                 "analysis_width": result.analysis_size[0],
+                "pass_width": result.pass_size[0],
+                "pass_interpolation": vs.pass_interpolation,
                 "content_threshold": vs.content_threshold,
                 "adaptive_threshold": vs.adaptive_threshold,
                 "keyframes_per_shot": vs.keyframes_per_shot,
                 "blur_threshold": vs.blur_threshold,
                 "motion_blur_threshold": vs.motion_blur_threshold,
+                "occlusion_threshold": vs.occlusion_threshold,
+                "occlusion_rise": vs.occlusion_rise,
             },
         )
