@@ -102,6 +102,10 @@ class VideoSettings(BaseModel):
     face_max_side: int = Field(800, ge=160, description="frames are scaled down to this longest side for face detection")
     face_min_px: int = Field(20, ge=8, description="smallest face side in pixels at detection scale")
     face_min_skin: float = Field(0.3, ge=0, le=1, description="share of skin-tone pixels a detection needs to count as a face")
+    face_dlib_min_score: float = Field(0.15, description="dlib HOG score from which a box is a face detection (masked)")
+    face_dlib_confirm: float = Field(
+        0.25, description="dlib HOG score from which a face counts without a second detector agreeing"
+    )
     shot_face_ratios: tuple[float, float, float, float] = Field(
         (0.05, 0.12, 0.28, 0.75),
         description="face height / frame height where full, medium, close_up and extreme_close_up begin",

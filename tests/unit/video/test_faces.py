@@ -125,3 +125,47 @@ def test_single_cascade_hits_are_masked_not_counted(face_detector: FaceDetector,
     assert lone and all(f.support == 1 for f in lone)
     # every detection, counted or not, is still masked
     assert len(res.mask_regions()) == len(res.detections) >= 3
+
+
+# The woman's face in Megamind decode frame 198 (brow to chin, cheek to cheek), measured by eye:
+# lit and frontal, but no Haar cascade fires on it.
+MEGAMIND_198_FACE = (275.0, 195.0, 440.0, 370.0)
+
+
+def test_dlib_finds_the_frontal_face_the_cascades_miss(face_detector: FaceDetector, sample_media: Path) -> None:
+    from conftest import megamind_frame
+
+    frame = megamind_frame(sample_media, 198)
+    res = face_detector.detect(frame)
+    assert not [d for d in res.detections if d.detector != "dlib-hog" and iou(d.xyxy, MEGAMIND_198_FACE) > 0.1]
+    [face] = res.confirmed
+    assert face.detector == "dlib-hog" and face.support == 1
+    assert face.weight >= face_detector.dlib_confirm  # a confident HOG score counts without a second pass
+    assert iou(face.xyxy, MEGAMIND_198_FACE) > 0.6
+    assert max(iou(b, MEGAMIND_198_FACE) for b in res.mask_regions()) > 0.6  # and it is masked
+    # without the HOG pass's say-so the same face is masked but not counted
+    strict = FaceDetector(dlib_confirm=float("inf")).detect(frame)
+    assert strict.count == 0 and max(iou(b, MEGAMIND_198_FACE) for b in strict.mask_regions()) > 0.6
+
+
+def test_cascade_box_on_the_hair_above_a_dlib_face_is_not_another_face(face_detector: FaceDetector, sample_media: Path) -> None:
+    """Megamind decode frame 114: two frontal cascades agree on a box over his hair and
+    forehead, dlib places his face below it (eyes to chin)."""
+    from conftest import megamind_frame
+
+    frame = megamind_frame(sample_media, 114)
+    res = face_detector.detect(frame)
+    [face] = res.confirmed
+    assert face.detector == "dlib-hog"
+    assert 170 < face.xyxy[1] < 200 and 330 < face.xyxy[3] < 350  # eyebrows to chin
+    hair = [f for f in res.faces if not f.confirmed]
+    assert len(hair) == 1 and hair[0].support >= 2 and hair[0].xyxy[1] < 80  # both cascades: not enough
+    assert any(iou(b, hair[0].xyxy) > 0.9 for b in res.mask_regions())  # still masked
+
+
+def test_detector_lineage_names_both_detectors(face_detector: FaceDetector) -> None:
+    assert "haar" in face_detector.model_id and "dlib" in face_detector.model_id
+    assert face_detector.source.startswith("opencv-haar-") and "+dlib-hog-" in face_detector.source
+    p = face_detector.params()
+    assert (p["dlib_min_score"], p["dlib_confirm"], p["dlib_upsample"]) == (0.15, 0.25, 1)
+    assert face_detector.weights_digest().startswith("sha256:")
