@@ -166,13 +166,10 @@ def step(
 
 
 def _is_quarantine(sctx: Any, episode_id: str | None) -> bool:
-    if episode_id is None:
-        return False
-    from skyscript.db.models import Episode
+    from skyscript.db import lineage
 
     with sctx.db.session() as s:
-        ep = s.get(Episode, episode_id)
-        return ep is not None and ep.status == "quarantined"
+        return lineage.is_quarantined(s, episode_id)
 
 
 @cli.command()

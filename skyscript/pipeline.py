@@ -66,10 +66,13 @@ def run_drama(
             summary.results.append(res)
             if res.status == "success":
                 continue
-            # a failed probe is a quarantine (reported as such), any other failure a failed step;
-            # either way, and for a skipped (quarantined) episode, its later steps do not run
-            if res.status == "failed" and step.name != "probe":
-                summary.failed.append(res)
+            # a step that quarantined its episode (probe or scan on bad input) is reported as a
+            # quarantine, any other failure as a failed step; either way, and for a skipped
+            # (quarantined) episode, its later steps do not run
+            if res.status == "failed":
+                with ctx.db.session() as s:
+                    if not lineage.is_quarantined(s, ep):
+                        summary.failed.append(res)
             for _ in loaded[i + 1 :]:
                 if on_step:
                     on_step("skip", ep)

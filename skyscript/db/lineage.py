@@ -83,6 +83,14 @@ def episodes_of(session: Session, drama_id: str, status: str | None = None) -> l
     return list(session.scalars(q))
 
 
+def is_quarantined(session: Session, episode_id: str | None) -> bool:
+    """Whether the episode was set aside as bad input (a step that fails on it quarantined it)."""
+    if episode_id is None:
+        return False
+    ep = session.get(Episode, episode_id)
+    return ep is not None and ep.status == "quarantined"
+
+
 # --- step outputs ---------------------------------------------------------------------------
 
 

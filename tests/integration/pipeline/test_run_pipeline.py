@@ -28,6 +28,8 @@ def inputs(tmp_path: Path, sample_media: Path) -> Path:
     shutil.copy(sample_media / "Megamind.avi", d / "ep01.avi")
     (d / "ep02.mp4").write_bytes(b"")
     (d / "ep03.mp4").write_text("not a video at all\n" * 20)
+    # a real video cut short: its header promises 795 frames, a few decode (found by the scan)
+    (d / "ep04.avi").write_bytes((sample_media / "vtest.avi").read_bytes()[:200_000])
     return d
 
 
@@ -53,21 +55,22 @@ def test_bad_inputs_quarantined_good_ones_finish_and_rerun_duplicates_nothing(db
     assert first.quarantined == {
         "test-drama--ep02": "empty_file: ep02.mp4 is 0 bytes",
         "test-drama--ep03": "not_a_video: ep03.mp4: not a readable video container (InvalidDataError)",
+        "test-drama--ep04": "truncated: ep04.avi: 6 frames decode, the header promises 795",
     }
-    assert first.failed == []
+    assert first.failed == []  # a quarantine found by the scan is not a failed step either
     with dbctx.db.session() as s:
         good = s.get(Episode, "test-drama--ep01")
         assert (good.status, good.frame_count, good.width, good.height) == ("ok", 270, 720, 528)
         reasons = sorted((lo.item_id, lo.reason) for lo in lineage.losses_of(s, "test-drama") if lo.item_kind == "episode")
-    assert reasons == [("test-drama--ep02", "empty_file"), ("test-drama--ep03", "not_a_video")]
-    assert first.loss is not None and first.loss.episodes == 3 and first.loss.episodes_lost == 2
+    assert reasons == [("test-drama--ep02", "empty_file"), ("test-drama--ep03", "not_a_video"), ("test-drama--ep04", "truncated")]
+    assert first.loss is not None and first.loss.episodes == 4 and first.loss.episodes_lost == 3
     snap1 = _snapshot(dbctx)
 
     second = run_drama(dbctx, [str(inputs)])
     assert second.dag_run_id != first.dag_run_id
     assert _snapshot(dbctx) == snap1
     ingest = next(r for r in second.results if r.step == "ingest")
-    assert ingest.counts["unchanged"] == 3 and ingest.counts["new"] == 0
+    assert ingest.counts["unchanged"] == 4 and ingest.counts["new"] == 0
 
 
 def test_cli_run_status_export_and_trace(tmp_path: Path, sample_media: Path, monkeypatch: pytest.MonkeyPatch) -> None:

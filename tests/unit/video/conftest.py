@@ -73,6 +73,12 @@ def film_frame(sample_media: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def megamind_at(sample_media: Path):  # type: ignore[no-untyped-def]
+    """Megamind.avi's frame at a decode index (read in order from the start)."""
+    return lambda index: megamind_frame(sample_media, index)
+
+
+@pytest.fixture(scope="session")
 def subtitled_frame(film_frame: np.ndarray) -> DrawnText:
     return draw_text(film_frame, "I never said that to anyone")
 

@@ -132,10 +132,8 @@ def test_single_cascade_hits_are_masked_not_counted(face_detector: FaceDetector,
 MEGAMIND_198_FACE = (275.0, 195.0, 440.0, 370.0)
 
 
-def test_dlib_finds_the_frontal_face_the_cascades_miss(face_detector: FaceDetector, sample_media: Path) -> None:
-    from conftest import megamind_frame
-
-    frame = megamind_frame(sample_media, 198)
+def test_dlib_finds_the_frontal_face_the_cascades_miss(face_detector: FaceDetector, megamind_at) -> None:  # type: ignore[no-untyped-def]
+    frame = megamind_at(198)
     res = face_detector.detect(frame)
     assert not [d for d in res.detections if d.detector != "dlib-hog" and iou(d.xyxy, MEGAMIND_198_FACE) > 0.1]
     [face] = res.confirmed
@@ -148,12 +146,10 @@ def test_dlib_finds_the_frontal_face_the_cascades_miss(face_detector: FaceDetect
     assert strict.count == 0 and max(iou(b, MEGAMIND_198_FACE) for b in strict.mask_regions()) > 0.6
 
 
-def test_cascade_box_on_the_hair_above_a_dlib_face_is_not_another_face(face_detector: FaceDetector, sample_media: Path) -> None:
+def test_cascade_box_on_the_hair_above_a_dlib_face_is_not_another_face(face_detector: FaceDetector, megamind_at) -> None:  # type: ignore[no-untyped-def]
     """Megamind decode frame 114: two frontal cascades agree on a box over his hair and
     forehead, dlib places his face below it (eyes to chin)."""
-    from conftest import megamind_frame
-
-    frame = megamind_frame(sample_media, 114)
+    frame = megamind_at(114)
     res = face_detector.detect(frame)
     [face] = res.confirmed
     assert face.detector == "dlib-hog"
