@@ -76,7 +76,8 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
 
     Episodes already ingested with the same content are not re-copied; re-running replaces each
     step's outputs and duplicates nothing. Bad files are quarantined with their reason and the
-    run carries on; the exit code is 1 when any episode failed or the loss gate did not pass.
+    run carries on; the exit code is 1 when a source could not be read, any episode failed or
+    the loss gate did not pass.
     """
     from tqdm import tqdm
 
@@ -117,6 +118,8 @@ def _print_summary(summary: Any, settings: Settings) -> None:
         click.echo(f"  quarantined {ep}: {reason}")
     for res in summary.failed:
         click.echo(f"  FAILED {res.step} on {res.episode_id}: {res.error}")
+    for source, why in sorted(summary.unreachable.items()):
+        click.echo(f"  UNREACHABLE {why if source in why else f'{source}: {why}'}")
     click.echo(f"  lineage database: {settings.database_url}")
     click.echo(f"  object store:     {settings.store_url}")
 

@@ -71,6 +71,9 @@ class VideoSettings(BaseModel):
     candidate_memory_mb: float = Field(
         256, gt=0, description="full-size keyframe candidates held in memory during the pass; beyond it the oldest are JPEG-encoded to disk"
     )
+    min_side: int = Field(
+        64, ge=0, description="episodes whose picture is smaller than this on its shorter side are quarantined (too_small)"
+    )
     min_decoded_ratio: float = Field(0.95, ge=0, le=1, description="share of the header's frames that must decode")
     motion_pairs_per_s: float = Field(6.0, gt=0, description="frame pairs per second used for camera motion")
     motion_width: int = Field(160, ge=64, description="width of the grey frames camera motion is estimated on")

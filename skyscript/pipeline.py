@@ -20,11 +20,12 @@ class RunSummary:
     results: list[StepResult] = field(default_factory=list)
     quarantined: dict[str, str] = field(default_factory=dict)  # episode -> reason
     failed: list[StepResult] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # source -> why it could not be read
     loss: LossReport | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failed and (self.loss is None or self.loss.passed)
+        return not self.failed and not self.unreachable and (self.loss is None or self.loss.passed)
 
 
 ProgressHook = Callable[[str, str | None], None]
@@ -52,6 +53,12 @@ def run_drama(
     if res.status == "failed":
         summary.failed.append(res)
         return summary
+    with ctx.db.session() as s:  # ingest's own loss rows are this run's: it replaces them each time
+        summary.unreachable = {
+            lo.item_id: lo.detail or lo.reason
+            for lo in lineage.losses_of(s, ctx.drama_id)
+            if lo.step == ingest.name and lo.item_kind == "source"
+        }
     specs = [s for s in registry.episode_steps() if wanted is None or s.name in wanted]
     loaded = [spec.load() for spec in specs]
     with ctx.db.session() as s:

@@ -26,7 +26,7 @@ class ProbeStep(Step):
             raw_key = ep.raw_key
             name = ep.source_name
         with local_copy(ctx, raw_key) as path:
-            info = probe(path, name)  # BadInput → the runner quarantines the episode
+            info = probe(path, name, min_side=ctx.settings.video.min_side)  # BadInput → the runner quarantines the episode
         with ctx.db.session() as s:
             lineage.upsert_episode(
                 s, id=episode_id, drama_id=ctx.drama_id, status="ok", error=None,

@@ -20,9 +20,10 @@ class VideoInfo:
     start_pts_frames: float  # the first frame's timestamp, in frames (Megamind.avi: 1)
 
 
-def probe(path: str | Path, name: str | None = None) -> VideoInfo:
+def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> VideoInfo:
     """Read the stream's properties. Raises :class:`BadInput` with a reason for an empty file,
-    a file that is not a video, or a codec that cannot decode."""
+    a file that is not a video, a codec that cannot decode, a single frame (``too_short``) or
+    a picture whose shorter side is under ``min_side`` pixels (``too_small``)."""
     import av
 
     path = Path(path)
@@ -68,6 +69,8 @@ def probe(path: str | Path, name: str | None = None) -> VideoInfo:
             frame_count = 0
         if 0 < frame_count < 2:
             raise BadInput("too_short", f"{label} has {frame_count} frame(s)")
+        if min(width, height) < min_side:
+            raise BadInput("too_small", f"{label} is {width}x{height}, under {min_side} px on its shorter side")
         start = float(first_pts * tb) * fps if first_pts is not None else 0.0
         return VideoInfo(
             fps=fps,

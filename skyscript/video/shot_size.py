@@ -115,6 +115,12 @@ class PeopleDetector:
 
     def detect(self, img: np.ndarray) -> list[Box]:
         scaled = fit_max_side(img, self.max_side)
+        win_w, win_h = self._hog.winSize
+        h, w = scaled.image.shape[:2]
+        if w < win_w or h < win_h:
+            # no window fits (OpenCV 4's detectMultiScale corrupts the heap on such frames,
+            # e.g. 16x16 or 100x64: the process aborts)
+            return []
         rects, weights = self._hog.detectMultiScale(scaled.image, winStride=(8, 8), padding=(8, 8), scale=1.05)
         out: list[Box] = []
         for (x, y, w, h), wt in zip(np.asarray(rects).reshape(-1, 4), np.asarray(weights).reshape(-1)):

@@ -109,3 +109,19 @@ def test_cli_run_status_export_and_trace(tmp_path: Path, sample_media: Path, mon
     assert res.exit_code == 2 and "unknown step 'nope'" in res.output
     res = runner.invoke(cli, ["trace", "mega--megamind--f9999999"])
     assert res.exit_code == 1 and "no keyframe" in res.output
+
+
+def test_cli_run_names_an_unreachable_source_and_exits_1(tmp_path: Path, sample_media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKYSCRIPT_HOME", str(tmp_path / "home"))
+    good = tmp_path / "ep01.avi"
+    shutil.copy(sample_media / "Megamind.avi", good)
+    missing = tmp_path / "crawl-2026-12-01"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["run", str(good), str(missing), "--drama", "partial", "--steps", "probe,scan", "--no-progress"])
+    assert res.exit_code == 1, res.output
+    [line] = [x for x in res.output.splitlines() if "UNREACHABLE" in x]
+    assert line == f"  UNREACHABLE {missing}: no such file or folder"
+    assert "FAILED" not in res.output and "episodes: 1 (0 quarantined)" in res.output  # the good episode still ran
+    # a later run without the bad source is clean again: ingest's source losses are per run
+    res = runner.invoke(cli, ["run", str(good), "--drama", "partial", "--steps", "probe,scan", "--no-progress"])
+    assert res.exit_code == 0 and "UNREACHABLE" not in res.output, res.output

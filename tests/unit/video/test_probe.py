@@ -50,3 +50,17 @@ def test_unknown_codec_is_unreadable(tmp_path: Path) -> None:
         probe(bad, "ep09.avi")
     assert err.value.reason == "unreadable_codec"
     assert "ep09.avi" in err.value.detail and "Decoder not found" in err.value.detail
+
+
+def test_a_tiny_picture_is_too_small(tmp_path: Path) -> None:
+    import numpy as np
+
+    from fixtures.videos import write_avi
+
+    frames = [np.full((16, 16, 3), 40 * i, np.uint8) for i in range(6)]
+    f = write_avi(tmp_path / "tiny.avi", frames)
+    assert probe(f).width == 16  # no minimum asked for: it is a video
+    with pytest.raises(BadInput) as err:
+        probe(f, "ep09.avi", min_side=64)
+    assert err.value.reason == "too_small"
+    assert err.value.detail == "ep09.avi is 16x16, under 64 px on its shorter side"

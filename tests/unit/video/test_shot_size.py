@@ -126,3 +126,15 @@ def test_pedestrians_without_faces_are_a_wide_shot(sample_media: Path) -> None:
     res = classify_shot([], people, frame.shape[0], RULES)
     assert (res.shot_type, res.basis) == ("wide", "person")
     assert res.ratio < 0.5  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", [(16, 16), (100, 64), (63, 127)])
+def test_people_detector_on_frames_smaller_than_its_window(sample_media: Path, size: tuple[int, int]) -> None:
+    """OpenCV's HOG detectMultiScale aborts the process (heap corruption) on 16x16 and 100x64
+    frames: no 64x128 window fits, so there is nothing to detect."""
+    cap = cv2.VideoCapture(str(sample_media / "vtest.avi"))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    assert PeopleDetector().detect(cv2.resize(frame, size, interpolation=cv2.INTER_AREA)) == []
+    assert len(PeopleDetector().detect(frame)) >= 1  # the same pedestrians at full size
