@@ -11,7 +11,7 @@ from skyscript.steps.media import local_copy
 
 class ProbeStep(Step):
     name = "probe"
-    version = "1"
+    version = "2"  # 2: frame count from the packets where the header has none; duration from the header
     reads = ("private:raw/",)
     writes = ("episode.fps", "episode.frame_count", "episode.width", "episode.height", "episode.status")
     description = "probe the raw file; quarantine unreadable input"

@@ -19,7 +19,7 @@ from skyscript.store import Area
 
 class ScanStep(Step):
     name = "scan"
-    version = "2"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals
+    version = "3"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals; 3: times from frame timestamps
     reads = ("private:raw/",)
     writes = ("shot", "keyframe", "private:frames/", "loss(keyframe)")
     description = "one decode pass: shots, transitions, keyframes, frame quality, camera movement"
@@ -69,7 +69,7 @@ class ScanStep(Step):
                     q = kf.quality
                     kf_rows.append({
                         "id": kid, "episode_id": episode_id, "shot_id": sid, "shot_index": sp.index,
-                        "frame_index": kf.frame_index, "timestamp_s": round(kf.frame_index / result.fps, 6),
+                        "frame_index": kf.frame_index, "timestamp_s": round(result.time_of(kf.frame_index), 6),
                         "sharpness": round(kf.sharpness, 3), "valid": kf.verdict.valid,
                         "invalid_reason": kf.verdict.reason,
                         "private_key": key, "private_digest": stored.digest,

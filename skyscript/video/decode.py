@@ -6,7 +6,11 @@ thread (PyAV releases the GIL inside FFmpeg), so on two cores the analysis of fr
 overlaps the decode of frame ``n+1``.
 
 A file that stops decoding early, or decodes to far fewer frames than its header promises,
-raises :class:`~skyscript.steps.base.BadInput` (``decode_error`` / ``truncated``).
+raises :class:`~skyscript.steps.base.BadInput` (``decode_error`` / ``truncated``). Where the
+header has no frame count (Matroska, WebM), "promises" is its duration, compared with the span
+the decoded frames' timestamps cover: a duration times a nominal rate is no frame count for a
+variable-frame-rate file (a phone recording), and counting against it would quarantine good
+episodes as truncated.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ class StreamInfo:
     fps: float
     width: int
     height: int
-    expected_frames: int  # from the header (0 when unknown)
+    expected_frames: int  # from the header (0 when unknown; an estimate unless frames_exact)
     codec: str
+    duration_s: float = 0.0  # the header's duration (0 when unknown)
+    frames_exact: bool = False  # expected_frames is the header's own frame count
 
 
 @dataclass
@@ -40,6 +46,22 @@ class DecodeReport:
 
     frames: int = 0
     error: str | None = None  # an FFmpeg error that ended decoding early (tolerated)
+    first_time: float | None = None  # the first and last decoded frames' timestamps, seconds
+    last_time: float | None = None
+
+    def count(self, frame: Any) -> None:
+        self.frames += 1
+        t = frame.time
+        if t is not None:
+            if self.first_time is None:
+                self.first_time = float(t)
+            self.last_time = float(t)
+
+    def covered_s(self, fps: float) -> float | None:
+        """The span the decoded frames cover, the last frame's own duration (1/fps) included."""
+        if self.first_time is None or self.last_time is None:
+            return None
+        return self.last_time - self.first_time + (1.0 / fps if fps else 0.0)
 
 
 _END = object()
@@ -67,13 +89,25 @@ def open_stream(path: str | Path) -> tuple[Any, Any, StreamInfo]:
         raise BadInput("unreadable_codec", f"{path.name}: the video stream has no frame rate")
     fps = float(rate)
     expected = int(stream.frames or 0)
-    if not expected and stream.duration and stream.time_base:
-        expected = int(round(float(stream.duration * stream.time_base) * fps))
-    if not expected and container.duration:
-        expected = int(round(container.duration / 1_000_000 * fps))
+    duration_s = header_duration_s(container, stream)
+    exact = expected > 0
+    if not exact and duration_s:
+        expected = int(round(duration_s * fps))
     codec = stream.codec_context.name if stream.codec_context else "unknown"
-    info = StreamInfo(fps=fps, width=int(stream.width), height=int(stream.height), expected_frames=expected, codec=codec)
+    info = StreamInfo(
+        fps=fps, width=int(stream.width), height=int(stream.height), expected_frames=expected, codec=codec,
+        duration_s=duration_s, frames_exact=exact,
+    )
     return container, stream, info
+
+
+def header_duration_s(container: Any, stream: Any) -> float:
+    """The video stream's duration from the header, else the container's; 0 when neither says."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return 0.0
 
 
 def _produce(container: Any, stream: Any, out: "queue.Queue[Any]", stop: threading.Event, report: DecodeReport) -> None:
@@ -132,7 +166,7 @@ def iter_frames(
                     if item is _END:
                         break
                     yield report.frames, item, info
-                    report.frames += 1
+                    report.count(item)
             finally:
                 stop.set()
                 worker.join(timeout=5)
@@ -142,7 +176,7 @@ def iter_frames(
             try:
                 for frame in container.decode(stream):
                     yield report.frames, frame, info
-                    report.frames += 1
+                    report.count(frame)
             except av.error.FFmpegError as exc:
                 report.error = f"{type(exc).__name__}: {exc}"
     finally:
@@ -153,13 +187,21 @@ def iter_frames(
 def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, name: str) -> None:
     """Raise BadInput when the decode ended early (see :func:`iter_frames`)."""
     expected = info.expected_frames
-    enough = expected <= 0 or report.frames >= min_ratio * expected
+    covered = report.covered_s(info.fps)
+    by_time = not info.frames_exact and info.duration_s > 0 and covered is not None
+    if by_time:
+        enough = covered >= min_ratio * info.duration_s  # type: ignore[operator]
+        promised = f"{covered:.2f} s of the {info.duration_s:.2f} s the header gives"
+    else:
+        enough = expected <= 0 or report.frames >= min_ratio * expected
+        promised = f"the header promises {expected}"
     if report.frames == 0:
         raise BadInput("decode_error" if report.error else "no_frames", f"{name}: no frame decodes ({report.error or 'empty stream'})")
     if report.error and not enough:
-        raise BadInput("decode_error", f"{name}: decoding failed after frame {report.frames} of {expected}: {report.error}")
+        raise BadInput("decode_error", f"{name}: decoding failed after frame {report.frames} ({promised}): {report.error}")
     if not enough:
-        raise BadInput("truncated", f"{name}: {report.frames} frames decode, the header promises {expected}")
+        what = f"{report.frames} frames decode, covering {promised}" if by_time else f"{report.frames} frames decode, {promised}"
+        raise BadInput("truncated", f"{name}: {what}")
 
 
 def pure_decode(path: str | Path, *, to_bgr: bool = False, threaded: bool = False) -> int:

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from skyscript.steps.base import BadInput
+from skyscript.video.decode import header_duration_s
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,14 @@ def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> Video
             raise BadInput("unreadable_codec", f"{label}: cannot decode {codec}: {exc}") from exc
         if first_pts is None:
             raise BadInput("no_frames", f"{label}: the {codec} stream decodes to no frames")
+        header_s = header_duration_s(container, stream)
         if stream.frames:
             frame_count = int(stream.frames)
-        elif stream.duration:
-            frame_count = int(round(float(stream.duration * tb) * fps))
-        elif container.duration:
-            frame_count = int(round(container.duration / 1_000_000 * fps))
         else:
-            frame_count = 0
+            # no count in the header (Matroska, WebM): count the packets, one per frame. A
+            # duration times the nominal rate is no count for a variable-frame-rate file.
+            container.seek(0)
+            frame_count = sum(1 for pkt in container.demux(stream) if pkt.size)
         if 0 < frame_count < 2:
             raise BadInput("too_short", f"{label} has {frame_count} frame(s)")
         if min(width, height) < min_side:
@@ -77,7 +78,7 @@ def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> Video
             frame_count=frame_count,
             width=int(width),
             height=int(height),
-            duration_s=frame_count / fps if fps else 0.0,
+            duration_s=header_s or (frame_count / fps if fps else 0.0),
             codec=codec,
             start_pts_frames=round(start, 3),
         )

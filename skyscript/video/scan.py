@@ -65,12 +65,32 @@ class ScanResult:
     shots: list[ShotResult]
     candidates: list[Candidate]
     motion: list[MotionSample]
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0))  # each frame's time, s from the first (n + 1: the end)
     timings: dict[str, float] = field(default_factory=dict)
     spilled: int = 0  # candidates encoded during the pass because their pictures outgrew the memory budget
 
     @property
     def keyframes(self) -> list[Candidate]:
         return [k for s in self.shots for k in s.keyframes]
+
+    def time_of(self, index: int) -> float:
+        """Seconds from the first frame to frame ``index`` (``frames``: the end of the last one)."""
+        return float(self.times[index])
+
+
+def frame_times(stamps: list[float | None], fps: float) -> np.ndarray:
+    """Each frame's presentation time in seconds from the first frame, plus the end of the
+    last frame (``len(stamps) + 1`` values). From the frames' own timestamps, so that times are
+    right for variable-frame-rate files; ``index / fps`` when a timestamp is missing or the
+    timestamps do not increase (a damaged or oddly muxed file)."""
+    n = len(stamps)
+    step = 1.0 / fps if fps else 0.0
+    if n and all(t is not None for t in stamps):
+        t = np.asarray(stamps, dtype=np.float64) - float(stamps[0])  # type: ignore[arg-type]
+        if n == 1 or np.all(np.diff(t) > 0):
+            last = float(np.median(np.diff(t[-9:]))) if n > 1 else step  # the last frame lasts like its neighbours
+            return np.append(t, t[-1] + last)
+    return np.arange(n + 1, dtype=np.float64) * step
 
 
 def analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
@@ -112,6 +132,7 @@ def scan_video(
     sharp: list[float] = []  # at the pass width: ranks frames, no threshold applies to it
     flat: list[tuple[int, float]] = []  # sampled flat shares at the pass width: each shot's clear level
     motion: list[MotionSample] = []
+    stamps: list[float | None] = []
     pool: CandidatePool | None = None
     info: StreamInfo | None = None
     size = pass_size = motion_size = thumb_size = (0, 0)
@@ -148,6 +169,7 @@ def scan_video(
         small = pass_scaler.reformat(
             frame, width=pass_size[0], height=pass_size[1], format="bgr24", interpolation=interpolation, threads=1
         ).to_ndarray()
+        stamps.append(frame.time)
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         score = cut.feed(i, small)
         m, s = cv2.meanStdDev(gray)
@@ -168,6 +190,7 @@ def scan_video(
     candidates = pool.finish()
     cuts = cut.finish()
     fps = info.fps
+    times = frame_times(stamps, fps)
 
     std = np.asarray(luma_std)
     fades = detect_fades(std, vs.fade_flat_std, max_ramp=max(1, int(round(vs.fade_max_s * fps))))
@@ -206,7 +229,7 @@ def scan_video(
         )
         shots.append(
             ShotResult(
-                span=sp, start_s=sp.start / fps, end_s=sp.end / fps, camera=cam, keyframes=chosen.get(sp.index, []),
+                span=sp, start_s=float(times[sp.start]), end_s=float(times[sp.end]), camera=cam, keyframes=chosen.get(sp.index, []),
                 mean_luma=float(lm[sp.start : sp.end].mean()),
                 mean_sharpness=float(sa[sp.start : sp.end].mean()),
             )
@@ -218,7 +241,7 @@ def scan_video(
     )
     return ScanResult(
         info=info, frames=n, fps=fps, analysis_size=size, pass_size=pass_size, motion_size=motion_size, cuts=cuts, transitions=gradual, shots=shots,
-        candidates=candidates, motion=motion, timings={"pass_s": t_pass, "total_s": t_all}, spilled=pool.spilled,
+        candidates=candidates, motion=motion, times=times, timings={"pass_s": t_pass, "total_s": t_all}, spilled=pool.spilled,
     )
 
 

@@ -59,3 +59,47 @@ def test_not_a_video_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as exc:
         scan_video(p, VideoSettings(), tmp_path / "work")
     assert exc.value.reason == "not_a_video"
+
+
+def _vfr_clip(path: Path) -> tuple[Path, list[float]]:
+    """Two shots, a hard cut at frame 24: 24 frames at 50 fps, then 24 at 12.5 fps (nominal 24)."""
+    from fixtures.videos import camera_shot, texture, write_mkv_vfr
+
+    frames = camera_shot(texture(31), 24, "static", seed=31) + camera_shot(texture(32), 24, "static", seed=32)
+    durations = [20] * 24 + [80] * 24
+    starts = [sum(durations[:i]) / 1000 for i in range(len(durations) + 1)]
+    return write_mkv_vfr(path, frames, durations), starts
+
+
+def test_variable_frame_rate_times_come_from_the_timestamps(tmp_path: Path) -> None:
+    from skyscript.video.probe import probe
+
+    path, starts = _vfr_clip(tmp_path / "phone.mkv")
+    info = probe(path)
+    assert info.frame_count == 48  # counted, not the header's 2.36 s x 24
+    assert info.duration_s == pytest.approx(2.36, abs=0.01)
+    r = scan_video(path, VideoSettings(), tmp_path / "work")  # no "truncated": 48 frames cover the whole duration
+    assert r.frames == 48
+    assert [(s.span.start, s.span.end) for s in r.shots] == [(0, 24), (24, 48)]
+    assert [(s.start_s, s.end_s) for s in r.shots] == [
+        pytest.approx((0.0, 0.48), abs=1e-3), pytest.approx((0.48, 2.40), abs=1e-3)  # 24/24 fps would say 1.0
+    ]
+    for k in r.keyframes:
+        assert r.time_of(k.frame_index) == pytest.approx(starts[k.frame_index], abs=1e-3)
+
+
+def test_truncated_matroska_is_found_by_its_duration(tmp_path: Path) -> None:
+    path, _ = _vfr_clip(tmp_path / "phone.mkv")
+    cut = truncated_copy(path, tmp_path / "cut.mkv", keep=0.7)
+    with pytest.raises(BadInput) as exc:
+        scan_video(cut, VideoSettings(), tmp_path / "work")
+    assert exc.value.reason == "truncated"
+    assert "s of the 2.36 s the header gives" in exc.value.detail
+
+
+def test_frame_times_fall_back_to_the_nominal_rate() -> None:
+    from skyscript.video.scan import frame_times
+
+    assert frame_times([0.5, 0.54, 0.58, 0.7], 25.0).tolist() == pytest.approx([0.0, 0.04, 0.08, 0.2, 0.24])  # the last lasts like its neighbours (median)
+    assert frame_times([0.0, None, 0.08], 25.0).tolist() == pytest.approx([0.0, 0.04, 0.08, 0.12])
+    assert frame_times([0.0, 0.08, 0.04], 25.0).tolist() == pytest.approx([0.0, 0.04, 0.08, 0.12])
