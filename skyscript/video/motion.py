@@ -132,12 +132,17 @@ def classify(
     min_speed: float,
     min_zoom: float,
     jitter: float,
+    times: np.ndarray | None = None,
 ) -> CameraMovement:
-    """Name the camera movement of one shot from the motion samples inside it."""
+    """Name the camera movement of one shot from the motion samples inside it. ``times``: each
+    frame's time in seconds (variable frame rates); without it a pair lasts ``(b - a) / fps``."""
     good = [s for s in samples if s.reliable and s.b > s.a]
     if not good:
         return CameraMovement(label=None, speed=None, pairs=0)
-    dt = np.array([(s.b - s.a) / fps for s in good])
+    if times is not None:
+        dt = np.array([float(times[s.b] - times[s.a]) for s in good])
+    else:
+        dt = np.array([(s.b - s.a) / fps for s in good])
     # per-pair camera velocities: content moving left means the camera pans right
     pan = np.array([-s.dx / width for s in good]) / dt
     tilt = np.array([s.dy / height for s in good]) / dt

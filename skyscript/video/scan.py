@@ -225,7 +225,7 @@ def scan_video(
         ]
         cam = classify(
             inside, fps, motion_size[0], motion_size[1],
-            min_speed=vs.camera_min_speed, min_zoom=vs.camera_min_zoom, jitter=vs.camera_jitter,
+            min_speed=vs.camera_min_speed, min_zoom=vs.camera_min_zoom, jitter=vs.camera_jitter, times=times,
         )
         shots.append(
             ShotResult(

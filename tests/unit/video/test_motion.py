@@ -76,3 +76,14 @@ def test_classifier_labels_trend_shake_and_mixture() -> None:
     assert classify(_samples([0.1, -0.1] * 5), **kw).label == "static"  # type: ignore[arg-type]
     unreliable = [MotionSample(0, 3, 9.0, 0.0, 1.0, 0.0, 2, 60)]
     assert classify(unreliable, **kw).label is None  # type: ignore[arg-type]
+
+
+def test_speed_follows_the_frames_own_times() -> None:
+    """The same -4 px per 3-frame pair is twice as fast when those frames last half as long."""
+    import numpy as np
+
+    kw = dict(fps=24.0, width=320, height=180, min_speed=0.03, min_zoom=0.04, jitter=0.04)
+    nominal = classify(_samples([-4.0] * 10), **kw)  # type: ignore[arg-type]
+    assert nominal.speed == pytest.approx(4 / 320 * 8, rel=1e-6)  # 3 frames at 24 fps: 1/8 s
+    fast = classify(_samples([-4.0] * 10), times=np.arange(40) / 48.0, **kw)  # type: ignore[arg-type]
+    assert fast.label == "pan_right" and fast.speed == pytest.approx(2 * nominal.speed, rel=1e-6)
