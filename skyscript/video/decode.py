@@ -191,7 +191,7 @@ def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, nam
     by_time = not info.frames_exact and info.duration_s > 0 and covered is not None
     if by_time:
         enough = covered >= min_ratio * info.duration_s  # type: ignore[operator]
-        promised = f"{covered:.2f} s of the {info.duration_s:.2f} s the header gives"
+        promised = f"covering {covered:.2f} s of the {info.duration_s:.2f} s the header gives"
     else:
         enough = expected <= 0 or report.frames >= min_ratio * expected
         promised = f"the header promises {expected}"
@@ -200,8 +200,7 @@ def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, nam
     if report.error and not enough:
         raise BadInput("decode_error", f"{name}: decoding failed after frame {report.frames} ({promised}): {report.error}")
     if not enough:
-        what = f"{report.frames} frames decode, covering {promised}" if by_time else f"{report.frames} frames decode, {promised}"
-        raise BadInput("truncated", f"{name}: {what}")
+        raise BadInput("truncated", f"{name}: {report.frames} frames decode, {promised}")
 
 
 def pure_decode(path: str | Path, *, to_bgr: bool = False, threaded: bool = False) -> int:

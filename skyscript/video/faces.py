@@ -329,9 +329,9 @@ class FaceDetector:
         detections = self.detect_raw(img)
         grey = is_low_chroma(img)
         faces: list[Face] = []
-        groups = [[detections[i] for i in g] for g in cluster_boxes([d.xyxy for d in detections])]
         dlib_boxes = [d.xyxy for d in detections if d.detector == DLIB_PASS]
-        for members in groups:
+        for group in cluster_boxes([d.xyxy for d in detections]):
+            members = [detections[i] for i in group]
             hog = [d for d in members if d.detector == DLIB_PASS]
             scored = [(skin_share(img, d.xyxy), (d.xyxy[2] - d.xyxy[0]) * (d.xyxy[3] - d.xyxy[1]), d) for d in members]
             skin, _, best = max(scored, key=lambda t: (round(t[0], 2), t[1]))

@@ -17,7 +17,7 @@ Measured on a 1280x720 H.264 episode with two cores (``bench/bench_scan.py --h26
 --loops 4``): the pass takes 1.07-1.36x the time of decoding alone (median 1.16 over five runs
 on a shared machine); what made the difference was doing per frame only what cannot wait (one
 small reduction, no full-size conversion, no JPEG, no quality measure). The pass's own cost is
-about 0.3-0.4 ms a frame whatever the codec, so on files that decode very cheaply (Megamind's
+about 0.5 ms a frame whatever the codec (measured on frames decoded beforehand), so on files that decode very cheaply (Megamind's
 MPEG-4 Part 2, 2,100 frames/s) the ratio is about 1.6x. Reducing each frame in the decoding
 thread instead (FFmpeg's scaler releases the GIL) was tried and measured no faster.
 """
