@@ -26,7 +26,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.ids import Keys
 from skyscript.keyinfo.calibrate import FaceContext, calibrate_frame
 from skyscript.keyinfo.prompts import (
@@ -42,41 +42,8 @@ from skyscript.keyinfo.schema import KeyInfo, Source
 from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, VlmError
 from skyscript.models.detectors import Detection, OpenVocabDetector
 from skyscript.models.faces import FaceBackend, FacePrediction, clip_box, read_rgb
-from skyscript.store import Area, ObjectStore
 
 STEP = "keyinfo"
-
-
-class KeyInfoParams(BaseModel):
-    """Parameters of the keyinfo step (``ctx.params["keyinfo"]``; recorded in lineage)."""
-
-    vlm_backend: Literal["endpoint", "lmdeploy"] = Field(
-        "endpoint", description="endpoint: settings.vlm (OpenAI-compatible); lmdeploy: in-process pipeline (GPU image)"
-    )
-    lmdeploy_model: str = Field("InternVL2-8B", description="model folder under the model dir for the lmdeploy backend")
-    images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
-    max_tokens: int = Field(2048, ge=128)
-    detector: Literal["none", "grounding_dino", "yolo_world"] = "none"
-    detector_weights: str | None = Field(None, description="path under the model dir; adapter default if None")
-    face_backend: Literal["auto", "offline", "deepface", "none"] = "auto"
-    tta: bool = True
-    offline_vocabulary: tuple[str, ...] = (
-        "cup", "glass", "bottle", "chair", "table", "sofa", "bed", "phone", "laptop", "book", "bag", "car",
-        "door", "window", "lamp", "candle", "plate", "bowl", "knife", "flower", "clock", "television",
-    )
-
-    @field_validator("offline_vocabulary", mode="before")
-    @classmethod
-    def _split(cls, v: Any) -> Any:
-        return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "KeyInfoParams":
-        """From ``params["keyinfo"]`` (a dict) and flat ``keyinfo.NAME`` entries (what
-        ``skyscript step keyinfo --param keyinfo.detector=grounding_dino`` passes)."""
-        merged = dict(params.get("keyinfo") or {})
-        merged.update({k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("keyinfo.")})
-        return cls.model_validate(merged)
 
 
 @dataclass
@@ -101,26 +68,10 @@ class EpisodeResult:
     frames: list[FrameResult] = field(default_factory=list)
     losses: list[LossRecord] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, bytes] = field(default_factory=dict)  # private-area key -> raw answer JSON
 
     def bump(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
-
-
-def faces_of_payload(payload: dict[str, Any] | None, width: int, height: int) -> list[tuple[int, int, int, int]] | None:
-    """Face boxes from the privacy step's ``faces`` annotation (``{"faces": [{"xyxy": [...]}, ...]}``);
-    unconfirmed faces are skipped. None when there is no annotation."""
-    if payload is None:
-        return None
-    boxes = []
-    for f in payload.get("faces") or []:
-        if not isinstance(f, dict) or not f.get("confirmed", True):
-            continue
-        xyxy = f.get("xyxy") or f.get("box")
-        if isinstance(xyxy, (list, tuple)) and len(xyxy) == 4:
-            b = clip_box(xyxy, width, height)
-            if b is not None:
-                boxes.append(b)
-    return boxes
 
 
 def group_requests(frames: Sequence[FrameInput], per_request: int) -> list[list[FrameInput]]:
@@ -159,9 +110,8 @@ class VlmExtractor:
 
     def __init__(
         self,
-        store: ObjectStore,
         keys: Keys,
-        params: KeyInfoParams,
+        params: KeyInfoSettings,
         vlm: ChatBackend,
         corrector: ChatBackend | None,
         detector: OpenVocabDetector | None,
@@ -169,7 +119,7 @@ class VlmExtractor:
         shot_rules: Any,
         log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
     ) -> None:
-        self.store, self.keys, self.params = store, keys, params
+        self.keys, self.params = keys, params
         self.vlm, self.corrector, self.detector, self.faces = vlm, corrector, detector, faces
         self.shot_rules = shot_rules
         self.log = log
@@ -183,12 +133,16 @@ class VlmExtractor:
         ))
         return ans.text
 
-    def _store_answer(self, episode_id: str, group: list[FrameInput], record: dict[str, Any]) -> dict[int, str]:
+    def _store_answer(
+        self, episode_id: str, group: list[FrameInput], record: dict[str, Any], result: EpisodeResult
+    ) -> dict[int, str]:
+        """The raw answer (or the failure) as JSON, kept per frame under ``answers/`` for the audit
+        trail; the step hands ``result.answers`` to the runner, which writes them."""
         body = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
         keys = {}
         for f in group:
             key = self.keys.raw_answer(episode_id, f.frame_index, STEP)
-            self.store.put_bytes(Area.private, key, body, "application/json")
+            result.answers[key] = body
             keys[f.frame_index] = key
         return keys
 
@@ -213,7 +167,7 @@ class VlmExtractor:
         }
         if isinstance(answer, VlmError):
             record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id)
-            keys = self._store_answer(episode_id, group, record)
+            keys = self._store_answer(episode_id, group, record, result)
             self.log.warning("VLM request for frames %s failed: %s", record["frames"], answer)
             for f in group:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
@@ -226,7 +180,7 @@ class VlmExtractor:
             model=answer.model, attempts=answer.attempts, finish_reason=answer.finish_reason, answer=answer.text,
             outcome=interp.outcome.value, corrected=interp.corrected_text, problem=interp.detail,
         )
-        keys = self._store_answer(episode_id, group, record)
+        keys = self._store_answer(episode_id, group, record, result)
         result.bump(f"answers_{interp.outcome.value}", len(group))
         if interp.outcome is Outcome.lost or interp.frames is None:
             self.log.warning("answer for frames %s lost: %s (%s)", record["frames"], interp.reason, interp.detail)
@@ -240,7 +194,7 @@ class VlmExtractor:
                 image = read_rgb(f.private_jpeg)
             except ValueError as exc:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
-                result.losses.append(LossRecord("keyframe", f.keyframe_id, "unreadable_frame", str(exc)))
+                result.losses.append(LossRecord("keyframe", f.keyframe_id, "frame_unreadable", str(exc)))
                 result.bump("unreadable_frames")
                 continue
             h, w = image.shape[:2]

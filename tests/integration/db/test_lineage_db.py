@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from skyscript import ids
 from skyscript.db import lineage
 from skyscript.db.engine import current_revision
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.db.models import Annotation, Base, Episode, Keyframe, Loss, StepRun
 from skyscript.steps.base import BadInput, Step, StepContext, StepOutput
 from skyscript.steps.runner import run_step

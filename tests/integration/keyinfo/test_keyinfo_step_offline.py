@@ -14,7 +14,7 @@ from skyscript.db import lineage
 from skyscript.db.models import StepRun
 from skyscript.keyinfo.export import KEYINFO_SCHEMA, write_keyinfo_parquet
 from skyscript.steps import registry
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.runner import run_step
 from skyscript.store import Area
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from skyscript.config import VideoSettings
-from skyscript.video.faces import Face, FaceDetector
+from skyscript.config import ScanSettings
+from skyscript.models.face_detect import Face, FaceDetector
 from skyscript.video.shot_size import (
     PeopleDetector,
     ShotSizeRules,
@@ -74,7 +74,7 @@ def test_person_fallback_and_no_subject() -> None:
 
 
 def test_rules_come_from_settings_and_are_checked() -> None:
-    rules = ShotSizeRules.from_settings(VideoSettings(shot_face_ratios=(0.1, 0.2, 0.3, 0.9), shot_full_person_ratio=0.7))
+    rules = ShotSizeRules.from_settings(ShotSizeSettings(face_ratios=(0.1, 0.2, 0.3, 0.9), full_person_ratio=0.7))
     assert rules.face_ratios == (0.1, 0.2, 0.3, 0.9) and rules.full_person_ratio == 0.7
     assert shot_from_face_ratio(0.85, rules) == "close_up"
     with pytest.raises(ValueError, match="increasing"):
