@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from skyscript.steps import registry
+from skyscript.steps.base import GPU_MODEL
 
 DOCKER = Path(__file__).resolve().parents[3] / "docker"
 
@@ -42,6 +43,6 @@ def test_gpu_image_is_offline_by_default() -> None:
 
 
 def test_every_registered_image_has_a_dockerfile() -> None:
-    images = {spec.resources.image for spec in registry.PIPELINE} | {registry.GPU_MODEL.image}
+    images = {spec.resources.image for spec in registry.PIPELINE} | {GPU_MODEL.image}
     for image in images:
         assert (DOCKER / f"{image.removeprefix('skyscript-')}.Dockerfile").is_file(), image

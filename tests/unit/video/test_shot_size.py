@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from skyscript.config import ScanSettings
+from skyscript.config import ShotSizeSettings
 from skyscript.models.face_detect import Face, FaceDetector
 from skyscript.video.shot_size import (
     PeopleDetector,
@@ -70,7 +70,7 @@ def test_person_fallback_and_no_subject() -> None:
     assert (res.shot_type, res.basis) == ("wide", "person")
     res = classify_shot([], [], 600, RULES)
     assert (res.shot_type, res.basis, res.ratio, res.box) == (None, "none", None, None)
-    assert res.to_payload() == {"shot_type": None, "basis": "none", "ratio": None, "box": None}
+    assert res.to_payload().model_dump() == {"shot_type": None, "basis": "none", "ratio": None, "box": None}
 
 
 def test_rules_come_from_settings_and_are_checked() -> None:
