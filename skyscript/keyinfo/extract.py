@@ -21,12 +21,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
 
 from skyscript.losses import LossRecord
+from skyscript.config import KeyInfoSettings
 from skyscript.ids import Keys
 from skyscript.keyinfo.calibrate import FaceContext, calibrate_frame
 from skyscript.keyinfo.prompts import (
@@ -41,7 +41,7 @@ from skyscript.keyinfo.repair import Interpretation, Outcome, interpret
 from skyscript.keyinfo.schema import KeyInfo, Source
 from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, VlmError
 from skyscript.models.detectors import Detection, OpenVocabDetector
-from skyscript.models.faces import FaceBackend, FacePrediction, clip_box, read_rgb
+from skyscript.models.faces import FaceBackend, FacePrediction, read_rgb
 
 STEP = "keyinfo"
 

@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 from skyscript.losses import LossRecord
 from skyscript.keyinfo.calibrate import face_shot_type
-from skyscript.keyinfo.extract import EpisodeResult, FaceStage, FrameInput, FrameResult, KeyInfoSettings
+from skyscript.config import KeyInfoSettings
+from skyscript.keyinfo.extract import EpisodeResult, FaceStage, FrameInput, FrameResult
 from skyscript.keyinfo.schema import AgeGroup, Gender, KeyInfo, KeyObject, Person, Source
 from skyscript.models.detectors import OpenVocabDetector
 from skyscript.models.faces import FacePrediction, read_rgb

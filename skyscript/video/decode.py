@@ -79,7 +79,7 @@ def open_stream(path: str | Path, label: str | None = None) -> tuple[Any, Any, S
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise BadInput("not_a_video", f"{name}: not a readable video container ({type(exc).__name__}: {exc})") from exc
+        raise BadInput("not_a_video", f"{name}: not a readable video container ({type(exc).__name__})") from exc
     if not container.streams.video:
         container.close()
         raise BadInput("not_a_video", f"{name} has no video stream")

@@ -23,7 +23,7 @@ into the dataset; the VLM's own shot type fills the gap later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np

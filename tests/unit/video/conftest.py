@@ -3,7 +3,6 @@ astronaut portrait, messi5.jpg, Megamind frames) and real frames with text drawn
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
