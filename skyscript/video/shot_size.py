@@ -83,7 +83,7 @@ def shot_from_face_ratio(ratio: float, rules: ShotSizeRules) -> ShotType:
 
 
 def shot_from_person_ratio(ratio: float, rules: ShotSizeRules) -> ShotType:
-    return ShotType.full if ratio >= rules.full_person_ratio else "wide"
+    return ShotType.full if ratio >= rules.full_person_ratio else ShotType.wide
 
 
 def classify_shot(faces: list[Face], people: list[Box], frame_height: int, rules: ShotSizeRules) -> ShotSize:
