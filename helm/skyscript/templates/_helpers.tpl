@@ -79,17 +79,6 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
-{{/* The step pods' credentials as secretKeyRef env entries (never plain values). */}}
-{{- define "skyscript.credentialsEnv" -}}
-- name: SKYSCRIPT_DATABASE_URL
-  valueFrom: {secretKeyRef: {name: {{ .Values.names.credentialsSecret }}, key: database-url}}
-- name: SKYSCRIPT_STORE_ACCESS_KEY
-  valueFrom: {secretKeyRef: {name: {{ .Values.names.credentialsSecret }}, key: store-access-key}}
-- name: SKYSCRIPT_STORE_SECRET_KEY
-  valueFrom: {secretKeyRef: {name: {{ .Values.names.credentialsSecret }}, key: store-secret-key}}
-- name: SKYSCRIPT_VLM__API_KEY
-  valueFrom: {secretKeyRef: {name: {{ .Values.names.credentialsSecret }}, key: vlm-api-key}}
-{{- end -}}
 
 {{/* A wait-for-port init container: (dict "ctx" $ "name" "wait-db" "host" H "port" P) */}}
 {{- define "skyscript.waitFor" -}}
@@ -122,4 +111,36 @@ imagePullSecrets:
 {{- define "skyscript.keep" -}}
 {{- $data := index .keep .secret -}}
 {{- if hasKey $data .key -}}{{ index $data .key | b64dec }}{{- else -}}{{ .fresh }}{{- end -}}
+{{- end -}}
+
+{{/* Where each credential of the step pods lives: {ENV: {secret, key}} as JSON (fromJson it).
+     The chart's credentials Secret, unless the database or the object store is external and
+     names its own Secret. */}}
+{{- define "skyscript.secretRefs" -}}
+{{- $cred := .Values.names.credentialsSecret -}}
+{{- $refs := dict
+      "SKYSCRIPT_DATABASE_URL" (dict "secret" $cred "key" "database-url")
+      "SKYSCRIPT_STORE_ACCESS_KEY" (dict "secret" $cred "key" "store-access-key")
+      "SKYSCRIPT_STORE_SECRET_KEY" (dict "secret" $cred "key" "store-secret-key")
+      "SKYSCRIPT_VLM__API_KEY" (dict "secret" $cred "key" "vlm-api-key") -}}
+{{- if eq .Values.database.mode "external" -}}
+{{- $_ := set $refs "SKYSCRIPT_DATABASE_URL" (dict "secret" (required "database.external.existingSecret is required when database.mode is external" .Values.database.external.existingSecret) "key" .Values.database.external.lineageUrlKey) -}}
+{{- end -}}
+{{- if and (eq .Values.objectStore.mode "external") .Values.secrets.generate (not .Values.objectStore.external.existingSecret) -}}
+{{- fail "objectStore.external.existingSecret is required when objectStore.mode is external (the chart cannot make keys for an outside S3)" -}}
+{{- end -}}
+{{- if and (eq .Values.objectStore.mode "external") .Values.objectStore.external.existingSecret -}}
+{{- $_ := set $refs "SKYSCRIPT_STORE_ACCESS_KEY" (dict "secret" .Values.objectStore.external.existingSecret "key" .Values.objectStore.external.accessKeyKey) -}}
+{{- $_ := set $refs "SKYSCRIPT_STORE_SECRET_KEY" (dict "secret" .Values.objectStore.external.existingSecret "key" .Values.objectStore.external.secretKeyKey) -}}
+{{- end -}}
+{{- if .Values.modelServers.script.enabled -}}
+{{- $_ := set $refs (printf "%s__API_KEY" .Values.modelServers.script.settingsPrefix) (dict "secret" $cred "key" "vlm-api-key") -}}
+{{- end -}}
+{{- toJson $refs -}}
+{{- end -}}
+
+{{/* One env entry from a secret reference: (dict "name" ENV "ref" REF) */}}
+{{- define "skyscript.secretEnv" -}}
+- name: {{ .name }}
+  valueFrom: {secretKeyRef: {name: {{ .ref.secret }}, key: {{ .ref.key }}}}
 {{- end -}}
