@@ -1,7 +1,12 @@
 {{/* Names and labels shared by every SkyScript object. */}}
 
+{{/* <release>-skyscript, or the release name alone when it already says skyscript */}}
 {{- define "skyscript.fullname" -}}
+{{- if contains "skyscript" .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
 {{- printf "%s-skyscript" .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "skyscript.labels" -}}

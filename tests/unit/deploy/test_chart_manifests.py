@@ -343,3 +343,13 @@ def test_notes_name_the_objects_ops_look_for() -> None:
     assert "ConfigMap skyscript-config, Secret skyscript-credentials" in notes
     assert f"logs job/{FULL}-db-migrate" in notes
     assert f"http://{FULL}-vlm:23333/v1" in notes
+
+
+def test_a_release_named_skyscript_is_not_named_twice() -> None:
+    r = render(BASE_VALUES, release="skyscript")
+    assert "skyscript-postgresql" in r.names("StatefulSet")
+    assert "skyscript-vlm" in r.names("Deployment")
+    keys = [(o["kind"], o["metadata"]["name"]) for o in r.objects]
+    assert len(keys) == len(set(keys))
+    cfg = r.get("ConfigMap", "skyscript-config")["data"]
+    assert cfg["SKYSCRIPT_VLM__URL"] == f"http://skyscript-vlm.{NAMESPACE}.svc:23333/v1"
