@@ -145,13 +145,21 @@ def test_settings_configmap_and_credentials_load_into_the_settings_object(monkey
     assert (s.private_bucket, s.public_bucket) == ("skyscript-private", "skyscript-public")
 
 
-def test_airflow_components_read_the_same_objects() -> None:
-    r = rendered()
-    airflow = yaml.safe_load((CHART / "values.yaml").read_text())["airflow"]
+# Secrets the operators create themselves in the external-services example
+OUTSIDE = {"skyscript-external-db": {"database-url", "connection"}, "skyscript-external-s3": {"access-key", "secret-key"}}
+
+
+@pytest.mark.parametrize("case", [None, "external-services.yaml", "production-a100.yaml"])
+def test_airflow_components_read_the_same_objects(monkeypatch: pytest.MonkeyPatch, case: str | None) -> None:
+    from deploy_support import BASE_VALUES, merge, values_file
+
+    r = rendered(case)
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
+    airflow = merge(merge(defaults, BASE_VALUES), values_file(case) if case else {})["airflow"]
     env_from = yaml.safe_load(airflow["extraEnvFrom"])
     assert {e["configMapRef"]["name"] for e in env_from} == {"skyscript-orchestration", "skyscript-config"}
     assert {e["configMapRef"]["name"] for e in env_from} <= set(r.names("ConfigMap"))
-    secrets = _secret_keys(r.objects)
+    secrets = {**_secret_keys(r.objects), **OUTSIDE}
     for entry in airflow["secret"]:
         assert entry["secretKey"] in secrets[entry["secretName"]], entry
     assert "connection" in secrets[airflow["data"]["metadataSecretName"]]
@@ -159,3 +167,8 @@ def test_airflow_components_read_the_same_objects() -> None:
     assert "api-secret-key" in secrets[airflow["apiSecretKeySecretName"]]
     assert "jwt-secret" in secrets[airflow["jwtSecretName"]]
     assert airflow["defaultAirflowRepository"].endswith("/skyscript-airflow")
+    # Airflow reads the credentials from where the step pods read them
+    orch = _orch_from_chart(monkeypatch, case)
+    steps = {s.env: (s.secret, s.key) for s in orch.kubernetes.secret_env}
+    for entry in airflow["secret"]:
+        assert steps[entry["envName"]] == (entry["secretName"], entry["secretKey"]), entry
