@@ -2,12 +2,16 @@
 
 `helm-python-sdk` binds Helm's own Go SDK (v4; the same template engine, Sprig functions,
 `required`/`fail`, `lookup` answering empty offline). `helm-sdkpy` (the package the issue names)
-has lint but no render call, so it lints and this renders.
+has lint but no render call, so it lints and this renders. Every Helm call runs in a child process
+(helm_worker.py): the Go runtime never enters the test process.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -68,11 +72,34 @@ class Rendered:
                 yield o, o["spec"]["template"]["spec"]
 
 
-def render(values: dict[str, Any] | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE) -> Rendered:
-    import helm_python
+class HelmFailure(Exception):
+    """A Helm call failed (bad values, a template error): the SDK's error class and message."""
 
-    with helm_python.Chart.load(str(CHART)) as chart:
-        out = chart.render(values or {}, name=release, namespace=namespace, is_install=True)
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+def helm(op: str, **request: Any) -> Any:
+    """One helm-python-sdk call on the chart, in a child process (see helm_worker.py)."""
+    return helm_at(CHART, op, **request)
+
+
+def helm_at(chart: Path, op: str, **request: Any) -> Any:
+    payload = json.dumps({"op": op, "chart": str(chart), **request})
+    res = subprocess.run([sys.executable, str(Path(__file__).with_name("helm_worker.py"))], input=payload,
+                         capture_output=True, text=True, timeout=120)
+    if res.returncode != 0 or not res.stdout.strip():
+        raise RuntimeError(f"helm worker failed ({res.returncode}): {res.stderr[-2000:]}")
+    answer = json.loads(res.stdout)
+    if "error" in answer:
+        raise HelmFailure(answer["error"], answer["message"])
+    return answer["ok"]
+
+
+def render(values: dict[str, Any] | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE) -> Rendered:
+    out: dict[str, str] = helm("render", values=values or {}, release=release, namespace=namespace)
     objects: list[dict[str, Any]] = []
     notes = ""
     for path, text in sorted(out.items()):
