@@ -96,7 +96,7 @@ def test_weights_are_copied_then_digest_checked_before_the_server_starts() -> No
     fetch, verify = spec["initContainers"]
     assert fetch["name"] == "fetch-weights" and verify["name"] == "verify-weights"
     script = fetch["args"][0]
-    assert f"src/skyscript-private/models/InternVL2-8B/ /weights/model" in script
+    assert "src/skyscript-private/models/InternVL2-8B/ /weights/model" in script
     assert "${ACCESS_KEY}:${SECRET_KEY}" in script  # from the Secret, through the environment
     check = verify["args"][0]
     assert 'echo "${MANIFEST_SHA256}  SHA256SUMS" | sha256sum --check --strict -' in check
