@@ -258,6 +258,11 @@ def test_airflow_values_wait_for_the_hooks() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())["airflow"]
     assert values["migrateDatabaseJob"] == {"enabled": True, "useHelmHooks": True}
     assert values["postgresql"]["enabled"] is False
+    # the Airflow chart's pods (not rendered here: the subchart is fetched at install) run non-root
+    # without privileges; their root stays writable (Airflow writes under AIRFLOW_HOME)
+    assert values["securityContexts"]["pod"]["runAsNonRoot"] is True
+    assert values["securityContexts"]["containers"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert values["executor"] in ("CeleryExecutor", "KubernetesExecutor") and values["allowPodLaunching"] is True
 
 
 def test_buckets_job_keeps_private_private_and_public_read_only_to_reviewers() -> None:

@@ -141,3 +141,31 @@ def test_every_registered_image_has_a_dockerfile() -> None:
     images = {spec.resources.image for spec in registry.PIPELINE} | {registry.GPU_MODEL.image}
     for image in images:
         assert (DOCKER / f"{image.removeprefix('skyscript-')}.Dockerfile").is_file(), image
+
+
+@pytest.mark.parametrize(("lock", "extras"), [("cpu", ["cv", "postgres", "gx"]), ("gpu", ["cv", "postgres", "gpu"]),
+                                              ("airflow", ["airflow", "postgres", "gx", "cv"])])
+def test_lock_files_satisfy_pyproject(lock: str, extras: list[str]) -> None:
+    """A changed bound in pyproject.toml fails here until `python docker/lock.py` is rerun."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    for extra in extras:
+        wanted += [Requirement(r) for r in project["optional-dependencies"][extra]]
+    pins = dict(ln.split("==") for ln in (DOCKER / "requirements" / f"{lock}.txt").read_text().splitlines()
+                if ln and not ln.startswith("#"))
+    pins = {canonicalize_name(k): v for k, v in pins.items()}
+    for req in wanted:
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{lock}.txt lacks {req.name} (run python docker/lock.py {lock})"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{lock}.txt pins {name}=={pins[name]}, pyproject wants {req}"
+
+
+def test_lock_script_rejects_an_unknown_image() -> None:
+    res = subprocess.run([sys.executable, str(DOCKER / "lock.py"), "cuda"], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: unknown image 'cuda'; known: cpu, gpu, airflow, vlm"
