@@ -135,6 +135,7 @@ def test_build_context_keeps_what_the_images_copy() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in ("docker", "skyscript", "operators", "dags", "plugins", "pyproject.toml", "README.md"):
         assert needed not in ignored
+    assert "**/.env" in ignored  # docker/.env (the Compose stack's credentials) never reaches a build
 
 
 def test_every_registered_image_has_a_dockerfile() -> None:
