@@ -356,3 +356,38 @@ def test_a_release_named_skyscript_is_not_named_twice() -> None:
     assert len(keys) == len(set(keys))
     cfg = r.get("ConfigMap", "skyscript-config")["data"]
     assert cfg["SKYSCRIPT_VLM__URL"] == f"http://skyscript-vlm.{NAMESPACE}.svc:23333/v1"
+
+
+@pytest.mark.parametrize("attached", [False, True])
+def test_bucket_setup_script_runs_in_order_and_attaches_policies_once(tmp_path: Any, attached: bool) -> None:
+    """The job's script against a recording `mc` (no MinIO server comes from the registries):
+    buckets before policies, nothing public, a policy attached only when the user lacks it."""
+    import os
+    import subprocess
+
+    script = tmp_path / "setup.sh"
+    script.write_text(rendered().get("ConfigMap", f"{FULL}-buckets")["data"]["setup.sh"])
+    log = tmp_path / "mc.log"
+    policies = '"policyName":"consoleAdmin,skyscript-steps-rw"' if attached else '"policyName":"readwrite"'
+    (tmp_path / "mc").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        f'case "$*" in "admin user info"*) echo \'{{"status":"success","accessKey":"skyscript-steps",{policies}}}\';; esac\n'
+    )
+    (tmp_path / "mc").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "ROOT_USER": "admin", "ROOT_PASSWORD": "pw",
+           "STEPS_ACCESS_KEY": "skyscript-steps", "STEPS_SECRET_KEY": "s1", "REVIEWER_ACCESS_KEY": "skyscript-reviewer",
+           "REVIEWER_SECRET_KEY": "s2"}
+    res = subprocess.run(["sh", str(script)], capture_output=True, text=True, env=env, timeout=30)
+    assert res.returncode == 0, res.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0] == "ready store"
+    assert calls[1] == "mb --ignore-existing store/skyscript-private store/skyscript-public"
+    assert calls.index("anonymous set none store/skyscript-private") < calls.index("admin policy create store skyscript-steps-rw /policies/steps-policy.json")
+    attaches = [c for c in calls if c.startswith("admin policy attach")]
+    if attached:
+        assert attaches == ["admin policy attach store skyscript-reviewer-ro --user skyscript-reviewer"]
+    else:
+        assert attaches == ["admin policy attach store skyscript-steps-rw --user skyscript-steps",
+                            "admin policy attach store skyscript-reviewer-ro --user skyscript-reviewer"]
+    assert not [c for c in calls if c.startswith("anonymous set") and not c.startswith("anonymous set none")]
