@@ -29,7 +29,6 @@ IMAGES: dict[str, list[str]] = {
 # never pinned: the project itself (installed from the source tree), and the GUI OpenCV that
 # ultralytics declares (a second cv2 beside the headless one breaks `import cv2`)
 DROP = {"skyscript", "opencv-python"}
-KEEP_GUI_CV = {"vlm"}  # lmdeploy's own set is left as resolved
 
 
 def lock(image: str) -> list[str]:
@@ -39,9 +38,8 @@ def lock(image: str) -> list[str]:
                "--report", str(report), *IMAGES[image]]
         subprocess.run(cmd, cwd=ROOT, check=True)
         items = json.loads(report.read_text())["install"]
-    drop = DROP - ({"opencv-python"} if image in KEEP_GUI_CV else set())
     pins = {it["metadata"]["name"]: it["metadata"]["version"] for it in items}
-    return sorted((f"{n}=={v}" for n, v in pins.items() if n.lower() not in drop), key=str.lower)
+    return sorted((f"{n}=={v}" for n, v in pins.items() if n.lower() not in DROP), key=str.lower)
 
 
 def main(argv: list[str]) -> int:

@@ -72,9 +72,8 @@ def test_every_package_comes_from_a_lock_file(name: str) -> None:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+!\-]+", line), f"{lock.name}: {line!r} is not pinned"
     names = [ln.split("==")[0].lower().replace("_", "-") for ln in lines]
     assert len(names) == len(set(names)), "a package pinned twice"
-    if name != "vlm.Dockerfile":
-        # one cv2 only (NOTES: two cv2 wheels side by side break `import cv2`)
-        assert "opencv-python-headless" in names and "opencv-python" not in names
+    # one cv2 only (NOTES: two cv2 wheels side by side break `import cv2`)
+    assert "opencv-python-headless" in names and "opencv-python" not in names
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
