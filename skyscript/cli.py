@@ -139,14 +139,16 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 @click.argument("name")
 @click.option("--drama", "drama_id", required=True, help="Drama id.")
 @click.option("--episode", "episode_ids", multiple=True, help="Episode id (repeat for several; per-episode steps).")
+@click.option("--episodes", "episode_list", default=None, metavar="'A B C'",
+              help="Several episode ids at once, separated by spaces or commas (added to --episode).")
 @click.option("--source", "sources", multiple=True, help="Source for the ingest step (repeatable).")
 @click.option("--dag-run-id", default=None, help="Airflow DAG run id, recorded in lineage.")
 @click.option("--try-number", default=1, type=int, show_default=True, help="Airflow try number, recorded in lineage.")
 @click.option("--param", "params", multiple=True, help="Extra step parameter KEY=VALUE (repeatable).")
 @click.pass_context
 def step(
-    ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], sources: tuple[str, ...],
-    dag_run_id: str | None, try_number: int, params: tuple[str, ...],
+    ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], episode_list: str | None,
+    sources: tuple[str, ...], dag_run_id: str | None, try_number: int, params: tuple[str, ...],
 ) -> None:
     """Run one step NAME for the given ids: the entry point each pod runs.
 
@@ -157,7 +159,8 @@ def step(
     """
     from skyscript.steps.invoke import Invocation, run_invocation
 
-    inv = Invocation(name, drama_id, list(episode_ids), list(sources), dag_run_id, try_number, _parse_params(params))
+    episodes = list(episode_ids) + (episode_list or "").replace(",", " ").split()
+    inv = Invocation(name, drama_id, episodes, list(sources), dag_run_id, try_number, _parse_params(params))
     try:
         outcome = run_invocation(_settings(ctx), inv)
     except (KeyError, ValueError) as exc:  # unknown step, no episode, bad parameter or drama id

@@ -68,8 +68,10 @@ class Kind:
     column_names: tuple[str, ...] = ()
 
     def validate(self, payload: Any) -> BaseModel:
-        if isinstance(payload, self.payload):
-            return payload
+        """The payload checked against the kind's model: a stored dict, or a model instance
+        (re-validated from its JSON form, so a hand-built instance cannot slip past)."""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json")
         return self.payload.model_validate(payload)
 
 

@@ -88,10 +88,14 @@ def _write_annotations(session: Session, owned: Mapping[str, Kind], records: lis
     """Write the step's annotations in a few statements; returns how many a human version kept."""
     if not records:
         return 0
+    checked: list[Any] = []
     for r in records:
         if r.kind not in owned:
             raise ValueError(f"annotation kind {r.kind!r} is not owned by this step (it owns {sorted(owned) or 'none'})")
-        owned[r.kind].validate(r.payload)
+        try:
+            checked.append(owned[r.kind].validate(r.payload))
+        except ValueError as exc:
+            raise ValueError(f"{r.kind} payload of {r.keyframe_id} is invalid: {exc}") from exc
     kf_ids = sorted({r.keyframe_id for r in records})
     kinds = sorted({r.kind for r in records})
     current = {
@@ -112,22 +116,22 @@ def _write_annotations(session: Session, owned: Mapping[str, Kind], records: lis
     }
     kept = 0
     now = utcnow()
-    for r in records:
+    for r, valid in zip(records, checked):
         key = (r.keyframe_id, r.kind)
-        payload = r.payload.model_dump(mode="json")
+        payload = valid.model_dump(mode="json")
         cur = current.get(key)
         if cur is not None and cur.author is not None:
             kept += 1  # an annotator corrected it: the machine never overwrites their version
             in_force: Any = owned[r.kind].validate(cur.payload)
         elif cur is not None:
             cur.payload, cur.source, cur.step_run_id, cur.created_at = payload, r.source, run_id, now
-            in_force = r.payload
+            in_force = valid
         else:
             session.add(Annotation(
                 keyframe_id=r.keyframe_id, kind=r.kind, version=(tops.get(key) or 0) + 1, current=True,
                 source=r.source, payload=payload, author=None, step_run_id=run_id,
             ))
-            in_force = r.payload
+            in_force = valid
         kind = owned[r.kind]
         if kind.columns is not None:
             session.execute(update(Keyframe).where(Keyframe.id == r.keyframe_id).values(**kind.columns(in_force)))

@@ -146,6 +146,7 @@ def _run_leased(
                     view: Any = load_episode_view(s, ctx.drama_id, episode_id, _view_kinds(step, kinds), media, log)
                 else:
                     view = load_drama_view(s, ctx.drama_id, media, log)
+                    view.load_episode = _episode_loader(ctx, _view_kinds(step, kinds), media)
             out = step.run(view, params)
             _put_objects(ctx, out.objects)
             with ctx.db.session() as s:
@@ -175,6 +176,16 @@ def _run_leased(
         )
     log.info("done in %.2fs %s", dt, counts)
     return StepResult(step.name, ctx.drama_id, episode_id, "success", run_id, counts=counts, duration_s=dt)
+
+
+def _episode_loader(ctx: StepContext, kinds: dict[str, Any], media: Media) -> Any:
+    """For drama steps: an episode's view on demand (one episode in memory at a time)."""
+
+    def load(episode_id: str) -> Any:
+        with ctx.db.session() as s:
+            return load_episode_view(s, ctx.drama_id, episode_id, kinds, media, ctx.logger("load", episode_id))
+
+    return load
 
 
 def _put_objects(ctx: StepContext, objects: list[ObjectRecord]) -> None:

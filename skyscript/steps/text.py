@@ -35,8 +35,7 @@ class TextStep(Step[TextSettings]):
 
         self.models = resolve_ocr_models(settings.model_dir)
         self.weights_digest = self.models.digest()
-        self.engines: dict[tuple[int, float], OcrEngine] = {}
-        self.engine(settings.text)
+        self.engines: dict[tuple[int, float], OcrEngine] = {}  # built on first use, per parameters
 
     def engine(self, params: TextSettings) -> Any:
         """The OCR engine for these parameters, built once per process."""
