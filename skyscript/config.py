@@ -114,6 +114,12 @@ class FaceSettings(BaseModel):
     min_skin: float = Field(0.3, ge=0, le=1, description="share of skin-tone pixels a detection needs to count as a face")
     dlib_min_score: float = Field(0.15, description="dlib HOG score from which a box is a face detection (masked)")
     dlib_confirm: float = Field(0.25, description="dlib HOG score from which a face counts without a second detector agreeing")
+    neural: Literal["full", "short", "none"] = Field(
+        "full", description="BlazeFace variant run beside the cascades and dlib (its boxes are masked, not counted); none: off"
+    )
+    neural_min_score: float = Field(
+        0.5, ge=0, le=1, description="BlazeFace score (whole frame and two tiles) from which a box is masked"
+    )
 
 
 class PrivacySettings(BaseModel):
@@ -122,6 +128,11 @@ class PrivacySettings(BaseModel):
     mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
     mask_padding: float = Field(0.15, ge=0, le=1, description="masked regions grow by this share of their size on each side")
     jpeg_quality: int = Field(92, ge=50, le=100, description="JPEG quality of the published copy")
+    face_cells: int = Field(8, ge=2, le=32, description="at most this many mosaic cells across a face (cells are sized from the face)")
+    grow_top: float = Field(0.35, ge=0, le=2, description="a face region grows by this share of its height above the box (hair, forehead)")
+    grow_bottom: float = Field(0.2, ge=0, le=2, description="a face region grows by this share of its height below the box (chin)")
+    verify: bool = Field(True, description="check every masked frame with an independent face detector; withhold it when a face is found")
+    verify_min_score: float = Field(0.6, ge=0, le=1, description="BlazeFace short-range score on the masked frame from which it is withheld")
 
 
 class ShotSizeSettings(BaseModel):

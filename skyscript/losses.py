@@ -33,6 +33,7 @@ class LossReason(str, Enum):
     occlusion = "occlusion"
     invalid = "invalid"
     ocr_missing = "ocr_missing"  # not published: its text was never read
+    privacy_unverified = "privacy_unverified"  # not published: a face is still found on the masked copy
     # key information that could not be recovered
     vlm_failed = "vlm_failed"
     unparseable_json = "unparseable_json"

@@ -1,7 +1,10 @@
 """The one face-detection module: offline face detection for privacy masking, face counts,
 shot size and the face models of key information: OpenCV's Haar
-cascades (frontal alt2, frontal default, profile both ways) and dlib's HOG frontal face
-detector (built into dlib, no weight file), each run as one *pass* over the frame.
+cascades (frontal alt2, frontal default, profile both ways), dlib's HOG frontal face
+detector (built into dlib, no weight file) and, unless turned off, MediaPipe's BlazeFace
+(full range, :mod:`skyscript.models.blazeface`), each run as one *pass* over the frame.
+BlazeFace's boxes are masked but not counted: it found the man in the background of Megamind
+frame 35 that no other pass finds, and Messi's small face in messi5.jpg.
 
 Two levels of result:
 
@@ -228,6 +231,8 @@ class FaceDetector:
         dlib_confirm: float = 0.25,
         dlib_upsample: int = 1,
         shadow_overlap: float = 0.1,
+        neural: str = "none",
+        neural_min_score: float = 0.5,
     ) -> None:
         self.folder = folder or cascade_dir()
         self.max_side = max_side
@@ -245,6 +250,12 @@ class FaceDetector:
         except ImportError as exc:
             raise MissingWeights(f"the face detector needs dlib ({exc}): pip install 'dlib-bin>=20,<21'") from exc
         self._dlib_version = str(dlib.__version__)
+        self.neural_min_score = neural_min_score
+        self._neural = None
+        if neural != "none":
+            from skyscript.models.blazeface import BlazeFace
+
+            self._neural = BlazeFace(neural, min_score=neural_min_score)  # type: ignore[arg-type]
         self._hog = dlib.get_frontal_face_detector()
         self._cascades: list[tuple[str, cv2.CascadeClassifier, bool]] = []
         self.files: list[Path] = []
@@ -266,6 +277,7 @@ class FaceDetector:
         return cls(
             max_side=faces.max_side, min_px=faces.min_px, min_skin=faces.min_skin,
             dlib_min_score=faces.dlib_min_score, dlib_confirm=faces.dlib_confirm,
+            neural=faces.neural, neural_min_score=faces.neural_min_score,
         )
 
     @property
@@ -273,6 +285,7 @@ class FaceDetector:
         return (
             f"opencv {cv2.__version__} haar cascades ({', '.join(p.stem for p in self.files)})"
             f" + dlib {self._dlib_version} hog frontal face detector"
+            + (f" + {self._neural.model_id}" if self._neural is not None else "")
         )
 
     @property
@@ -282,7 +295,8 @@ class FaceDetector:
 
     def weights_digest(self) -> str:
         """The cascade files' digests and dlib's version (its HOG model is compiled into dlib)."""
-        return combined_digest([*(file_sha256(p) for p in self.files), f"dlib-{self._dlib_version}"])
+        neural = [self._neural.weights.sha256] if self._neural is not None else []
+        return combined_digest([*(file_sha256(p) for p in self.files), f"dlib-{self._dlib_version}", *neural])
 
     def params(self) -> dict[str, Any]:
         return {
@@ -296,6 +310,8 @@ class FaceDetector:
             "dlib_confirm": self.dlib_confirm,
             "dlib_upsample": self.dlib_upsample,
             "shadow_overlap": self.shadow_overlap,
+            "neural": self._neural.variant if self._neural is not None else "none",
+            "neural_min_score": self.neural_min_score,
         }
 
     def detect_raw(self, img: np.ndarray) -> list[FaceDetection]:
@@ -322,6 +338,10 @@ class FaceDetector:
                     x0 = float(width - (x + w)) if flip else float(x)
                     box = scaled.to_full((x0, float(y), x0 + float(w), float(y + h)))
                     out.append(FaceDetection(box, f"{name}-mirrored" if flip else name, float(wt)))
+        if self._neural is not None:
+            # on the reduced frame too; BlazeFace letterboxes it to its own input size
+            for box, score in self._neural.detect(scaled.image, tiles=True):
+                out.append(FaceDetection(scaled.to_full(box), self._neural.name, score))
         return out
 
     def detect(self, img: np.ndarray) -> FaceResult:
@@ -329,9 +349,12 @@ class FaceDetector:
         detections = self.detect_raw(img)
         grey = is_low_chroma(img)
         faces: list[Face] = []
-        dlib_boxes = [d.xyxy for d in detections if d.detector == DLIB_PASS]
-        for group in cluster_boxes([d.xyxy for d in detections]):
-            members = [detections[i] for i in group]
+        # the neural pass adds recall for the mask (small, turned, dim faces); counting stays with
+        # the passes whose agreement rules were measured (see the module docstring)
+        counted = [d for d in detections if not d.detector.startswith("blazeface")]
+        dlib_boxes = [d.xyxy for d in counted if d.detector == DLIB_PASS]
+        for group in cluster_boxes([d.xyxy for d in counted]):
+            members = [counted[i] for i in group]
             hog = [d for d in members if d.detector == DLIB_PASS]
             scored = [(skin_share(img, d.xyxy), (d.xyxy[2] - d.xyxy[0]) * (d.xyxy[3] - d.xyxy[1]), d) for d in members]
             skin, _, best = max(scored, key=lambda t: (round(t[0], 2), t[1]))

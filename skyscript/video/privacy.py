@@ -1,10 +1,12 @@
-"""Privacy masking: mosaic (pixelate) faces and caption/name text on the published copy of a
-keyframe, as in the paper's Figure 4. The unmasked frame never leaves the private area.
+"""Privacy masking: mosaic faces and caption/name text on the published copy of a keyframe, as in
+the paper's Figure 4. The unmasked frame never leaves the private area.
 
-A region is grown by ``padding`` of its size on each side (detector boxes are tight: a
-Haar box stops at the eyebrows and chin, an OCR box at the glyphs), clipped to the frame, then
-split into ``block`` x ``block`` cells anchored at the region's top-left corner; each cell is
-filled with its mean colour.
+A region is grown by ``padding`` of its size on each side (detector boxes are tight: a Haar box
+stops at the eyebrows and chin, an OCR box at the glyphs) and clipped to the frame. Text is split
+into ``block`` x ``block`` cells, each filled with its mean colour. A face region also grows over
+the hair and chin and gets cells sized from the face, at most ``face_cells`` across, then a blur:
+a fixed 12 px cell kept a 335 px face as 28x28 cells, and OpenCV's frontal cascade still found
+faces in 5 of 14 published keyframes of a two-episode drama.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]
@@ -57,23 +60,56 @@ def pixelate(region: np.ndarray, block: int) -> np.ndarray:
     return np.repeat(np.repeat(means, ny, axis=0), nx, axis=1)
 
 
+def face_region(box: Box, padding: float, grow_top: float, grow_bottom: float, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """A face box grown for masking: ``padding`` of its size on the sides, ``grow_top`` of its
+    height above (hair, forehead: detectors' boxes start at the eyebrows) and ``grow_bottom`` below
+    (chin), clipped to the frame."""
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0, y1 - y0
+    return pad_box((x0, y0 - bh * max(0.0, grow_top - padding), x1, y1 + bh * max(0.0, grow_bottom - padding)),
+                   padding, width, height)
+
+
+def obscure_face(region: np.ndarray, cells: int, min_block: int) -> np.ndarray:
+    """Pixelate so that at most ``cells`` cells span the region's longer side (a fixed small cell
+    left a large face's eyes and glasses readable), then blur inside, so the cells' edges carry no
+    structure a face detector can use."""
+    h, w = region.shape[:2]
+    block = max(min_block, int(np.ceil(max(h, w) / max(1, cells))))
+    out = pixelate(region, block)
+    k = block | 1  # odd kernel about one cell wide
+    return cv2.GaussianBlur(out, (k, k), block / 2.0, borderType=cv2.BORDER_REPLICATE)
+
+
 def mosaic(
     img: np.ndarray,
     faces: list[Box],
     texts: list[Box],
     block: int = 12,
     padding: float = 0.15,
+    face_cells: int = 8,
+    grow_top: float = 0.35,
+    grow_bottom: float = 0.2,
 ) -> tuple[np.ndarray, list[MaskRegion]]:
-    """A masked copy of ``img`` and the regions that were mosaicked (the input is untouched)."""
+    """A masked copy of ``img`` and the regions that were masked (the input is untouched).
+
+    Faces: grown over hair and chin, pixelated to at most ``face_cells`` cells across, blurred.
+    Text: pixelated in ``block`` x ``block`` cells (enough to make glyphs unreadable)."""
     out = img.copy()
     h, w = img.shape[:2]
     regions: list[MaskRegion] = []
-    for source, boxes in (("face", faces), ("text", texts)):
-        for box in boxes:
-            r = pad_box(box, padding, w, h)
-            if r is None:
-                continue
-            x0, y0, x1, y1 = r
-            out[y0:y1, x0:x1] = pixelate(out[y0:y1, x0:x1], block)
-            regions.append(MaskRegion(r, source))  # type: ignore[arg-type]
+    for box in faces:
+        r = face_region(box, padding, grow_top, grow_bottom, w, h)
+        if r is None:
+            continue
+        x0, y0, x1, y1 = r
+        out[y0:y1, x0:x1] = obscure_face(out[y0:y1, x0:x1], face_cells, block)
+        regions.append(MaskRegion(r, "face"))
+    for box in texts:
+        r = pad_box(box, padding, w, h)
+        if r is None:
+            continue
+        x0, y0, x1, y1 = r
+        out[y0:y1, x0:x1] = pixelate(out[y0:y1, x0:x1], block)
+        regions.append(MaskRegion(r, "text"))
     return out, regions
