@@ -10,10 +10,18 @@ Which copy of a frame goes where:
 * the face-attribute models get the **unmasked** frame at the privacy step's face boxes: a mosaic
   face has no age, gender or expression left to read.
 
-Several keyframes of one shot go into one request (``images_per_request``); requests run with
-bounded concurrency (``settings.vlm.concurrency``). Each answer climbs the repair ladder of
+Several keyframes of one shot go into one request (``images_per_request``), each request with a
+generation budget sized to its answer (``tokens_per_image`` per keyframe, capped by
+``settings.vlm.max_tokens``); requests run with adaptive concurrency (up to
+``settings.vlm.concurrency``). Each answer climbs the repair ladder of
 :mod:`skyscript.keyinfo.repair`; every frame's outcome is counted (``answers_parsed``,
-``answers_repaired``, ``answers_corrected``, ``answers_lost``).
+``answers_repaired``, ``answers_corrected``, ``answers_lost``), and so is what the client did
+(``vlm_http_requests``, ``vlm_retries``, ``vlm_timeouts``, ``vlm_peak_in_flight``).
+
+Losses: ``vlm_failed`` (the request failed for good), ``truncated_answer`` (cut off at the budget
+even after one retry with twice the room), ``unparseable_json`` / ``schema_violation`` (the repair
+ladder). A misconfigured model server (:class:`ModelServerMisconfigured`: a model name it does not
+serve, a refused key, every request refused) is not a loss: it propagates and fails the step.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from skyscript.keyinfo.prompts import (
 )
 from skyscript.keyinfo.repair import Interpretation, Outcome, interpret
 from skyscript.keyinfo.schema import KeyInfo, Source
-from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, VlmError
+from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, ModelServerMisconfigured, VlmError
 from skyscript.models.detectors import Detection, OpenVocabDetector
 from skyscript.models.faces import FaceBackend, FacePrediction, clip_box, read_rgb
 from skyscript.store import Area, ObjectStore
@@ -55,7 +63,13 @@ class KeyInfoParams(BaseModel):
     )
     lmdeploy_model: str = Field("InternVL2-8B", description="model folder under the model dir for the lmdeploy backend")
     images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
-    max_tokens: int = Field(2048, ge=128)
+    tokens_per_image: int = Field(
+        512, ge=16, description="generation budget per keyframe in a request (a crowded frame's answer is 300-600 tokens)"
+    )
+    max_tokens: int | None = Field(
+        None, ge=16, description="generation budget per request; unset: tokens_per_image x keyframes in it. Either way "
+        "capped by settings.vlm.max_tokens"
+    )
     detector: Literal["none", "grounding_dino", "yolo_world"] = "none"
     detector_weights: str | None = Field(None, description="path under the model dir; adapter default if None")
     face_backend: Literal["auto", "offline", "deepface", "none"] = "auto"
@@ -77,6 +91,10 @@ class KeyInfoParams(BaseModel):
         merged = dict(params.get("keyinfo") or {})
         merged.update({k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("keyinfo.")})
         return cls.model_validate(merged)
+
+    def budget(self, n_images: int) -> int:
+        """The ``max_tokens`` of a request with ``n_images`` keyframes (the client caps it)."""
+        return self.max_tokens if self.max_tokens is not None else self.tokens_per_image * max(1, n_images)
 
 
 @dataclass
@@ -174,13 +192,18 @@ class VlmExtractor:
         self.shot_rules = shot_rules
         self.log = log
         self.prompts = prompt_set()
+        self._fatal: ModelServerMisconfigured | None = None
 
     def _correct(self, raw: str, problem: str, n_images: int) -> str:
         assert self.corrector is not None
-        ans = self.corrector.chat(ChatRequest(
-            system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
-            max_tokens=self.params.max_tokens,
-        ))
+        try:
+            ans = self.corrector.chat(ChatRequest(
+                system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
+                max_tokens=self.params.budget(n_images),
+            ))
+        except ModelServerMisconfigured as exc:  # the repair ladder turns errors into losses: keep this one
+            self._fatal = exc
+            raise
         return ans.text
 
     def _store_answer(self, episode_id: str, group: list[FrameInput], record: dict[str, Any]) -> dict[int, str]:
@@ -197,13 +220,23 @@ class VlmExtractor:
         groups = group_requests(frames, self.params.images_per_request)
         requests = [
             ChatRequest(system=EXTRACT_SYSTEM, user=extract_user_prompt(len(g)), images=[f.private_jpeg for f in g],
-                        max_tokens=self.params.max_tokens)
+                        max_tokens=self.params.budget(len(g)))
             for g in groups
         ]
         result.bump("vlm_requests", len(requests))
-        answers = self.vlm.chat_many(requests)
+        before = _client_counts(self.vlm)
+        answers = self.vlm.chat_many(requests)  # raises ModelServerMisconfigured: the step fails
         for group, answer in zip(groups, answers):
             self._handle(episode_id, group, answer, result)
+            if self._fatal is not None:
+                raise self._fatal
+        after = _client_counts(self.vlm)
+        if after is not None and before is not None:
+            diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            result.bump("vlm_http_requests", diff.get("requests", 0))
+            result.bump("vlm_retries", sum(v for k, v in diff.items() if k.startswith("retry_")))
+            result.bump("vlm_timeouts", diff.get("timeouts", 0))
+            result.counts["vlm_peak_in_flight"] = self.vlm.limiter.peak_in_flight  # type: ignore[attr-defined]
         return result
 
     def _handle(self, episode_id: str, group: list[FrameInput], answer: ChatAnswer | VlmError, result: EpisodeResult) -> None:
@@ -212,16 +245,21 @@ class VlmExtractor:
             "frames": [f.frame_index for f in group], "keyframe_ids": [f.keyframe_id for f in group],
         }
         if isinstance(answer, VlmError):
-            record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id)
+            reason = "truncated_answer" if answer.reason == "truncated_answer" else "vlm_failed"
+            record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id, outcome="lost")
+            if answer.text is not None:
+                record["answer"] = answer.text
             keys = self._store_answer(episode_id, group, record)
             self.log.warning("VLM request for frames %s failed: %s", record["frames"], answer)
             for f in group:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
-                result.losses.append(LossRecord("annotation", f.keyframe_id, "vlm_failed", str(answer), keys[f.frame_index]))
+                result.losses.append(LossRecord("annotation", f.keyframe_id, reason, str(answer), keys[f.frame_index]))
                 result.bump("answers_lost")
-                result.bump("vlm_failed")
+                result.bump(reason)
             return
         interp: Interpretation = interpret(answer.text, len(group), self.corrector and self._correct)
+        if self._fatal is not None:
+            return
         record.update(
             model=answer.model, attempts=answer.attempts, finish_reason=answer.finish_reason, answer=answer.text,
             outcome=interp.outcome.value, corrected=interp.corrected_text, problem=interp.detail,
@@ -265,3 +303,9 @@ class VlmExtractor:
             )
             result.frames.append(FrameResult(f.keyframe_id, f.frame_index, info))
             result.bump("keyframes_annotated")
+
+
+def _client_counts(client: Any) -> dict[str, int] | None:
+    """The HTTP client's counters (:class:`skyscript.models.chat.ClientStats`); None for backends without."""
+    stats = getattr(client, "stats", None)
+    return stats.snapshot() if stats is not None and getattr(client, "limiter", None) is not None else None

@@ -55,7 +55,7 @@ def test_prose_goes_to_the_correction_model() -> None:
     assert r.frames[0].people[0].gender.value == "female"  # type: ignore[union-attr]
     [(raw, problem, n)] = corrector.calls
     assert raw.startswith("There is a woman") and n == 1
-    assert "not valid JSON" in problem and "no JSON object or list found" in problem
+    assert "not valid JSON" in problem and "no JSON object found" in problem
 
 
 def test_out_of_range_values_go_to_the_correction_model_with_the_reason() -> None:
