@@ -6,15 +6,20 @@ turns extra in-flight requests into queueing: each waits for the ones before it,
 the server goes on generating the answers the client abandoned. A batching server (lmdeploy,
 vLLM) answers several at once at about the same latency.
 
-The limit adapts like TCP congestion control (additive increase, multiplicative decrease), with
-queueing latency as the early congestion signal, as in Netflix's concurrency-limits:
+The limit adapts like TCP congestion control (additive increase per round, multiplicative
+decrease), with queueing latency as the early congestion signal, as TCP Vegas and Netflix's
+concurrency-limits do:
 
-* it starts at ``initial`` (1) and grows by one per answer that came back without queueing
-  (slow start), then, after the first back-off, by ``1/limit`` per such answer;
-* an answer whose latency per generated token exceeds ``tolerance`` times the best of the last
-  ``window`` answers is queueing: the limit shrinks by a quarter;
+* it starts at ``initial`` (1 request in flight);
+* it grows by one after a full *round* at the current limit: as many answers as the limit, all
+  from requests started since the limit last changed, none slower than ``hold`` times the best
+  recent latency, and the limit in use (one of them started with as many in flight as allowed).
+  Judging a whole round matters: of two requests sent together to a serial server one answers as
+  fast as if it were alone, and only the other shows the queueing;
+* an answer slower than ``tolerance`` times the best of the last ``window`` answers is queueing:
+  the limit shrinks by a quarter; one between ``hold`` and ``tolerance`` restarts the round;
 * a timeout, HTTP 429 or 503 is overload: the limit halves;
-* only requests started after the last decrease can decrease it again, so one burst of queued
+* only requests started after the last decrease can decrease it again, so one burst of slow
   answers counts as one signal.
 
 Latency is taken per generated token (plus a fixed allowance for the prompt) when the server
@@ -38,7 +43,9 @@ PROMPT_TOKEN_ALLOWANCE = 16  # latency per (completion tokens + this): short ans
 
 @dataclass(frozen=True)
 class Ticket:
+    seq: int  # issue order
     started: float
+    in_flight: int  # requests in flight when it started, itself included
 
 
 class AdaptiveLimiter:
@@ -56,11 +63,16 @@ class AdaptiveLimiter:
         self.adaptive = adaptive
         self.limit = float(min(self.max_limit, max(1, initial)) if adaptive else self.max_limit)
         self.tolerance = tolerance
+        self.hold = 1.0 + (tolerance - 1.0) / 2  # 1.4x for the default 1.8x
         self.in_flight = 0
         self.peak_in_flight = 0
         self.decreases = 0
-        self._slow_start = True
-        self._last_decrease = float("-inf")
+        self.increases = 0
+        self._issued = 0
+        self._changed_at = 0  # tickets with a higher seq were issued after the limit last changed
+        self._decreased_at = -1
+        self._round = 0
+        self._round_in_use = False
         self._samples: deque[float] = deque(maxlen=window)
         self._clock = clock
         self._cond = threading.Condition()
@@ -79,24 +91,30 @@ class AdaptiveLimiter:
             if abort is not None and abort.is_set():
                 return None
             self.in_flight += 1
+            self._issued += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-            return Ticket(self._clock())
+            return Ticket(self._issued, self._clock(), self.in_flight)
 
     def release(self, ticket: Ticket, outcome: Outcome, completion_tokens: int | None = None) -> None:
-        now = self._clock()
+        latency = self._clock() - ticket.started
         with self._cond:
             self.in_flight -= 1
             if self.adaptive:
-                self._adapt(ticket, outcome, now - ticket.started, completion_tokens)
+                self._adapt(ticket, outcome, latency, completion_tokens)
             self._cond.notify_all()
 
+    def _changed(self) -> None:
+        self._changed_at = self._issued
+        self._round = 0
+        self._round_in_use = False
+
     def _decrease(self, ticket: Ticket, factor: float) -> None:
-        if ticket.started <= self._last_decrease:
+        if ticket.seq <= self._decreased_at:
             return  # this request was already in flight when the limit last shrank
         self.limit = max(1.0, self.limit * factor)
-        self._last_decrease = self._clock()
-        self._slow_start = False
+        self._decreased_at = self._issued
         self.decreases += 1
+        self._changed()
 
     def _adapt(self, ticket: Ticket, outcome: Outcome, latency: float, tokens: int | None) -> None:
         if outcome == "overload":
@@ -109,7 +127,15 @@ class AdaptiveLimiter:
         self._samples.append(sample)
         if sample > self.tolerance * best:
             self._decrease(ticket, 0.75)
-        elif self._slow_start:
+            return
+        if ticket.seq <= self._changed_at:
+            return  # sent under an older limit: says nothing about this one
+        if sample > self.hold * best:
+            self._round, self._round_in_use = 0, False  # latency is rising: hold, start the round again
+            return
+        self._round += 1
+        self._round_in_use |= ticket.in_flight >= self.current
+        if self._round >= self.current and self._round_in_use and self.limit < self.max_limit:
             self.limit = min(float(self.max_limit), self.limit + 1.0)
-        else:
-            self.limit = min(float(self.max_limit), self.limit + 1.0 / self.limit)
+            self.increases += 1
+            self._changed()

@@ -249,7 +249,42 @@ class OpenAIChatClient:
 
     # --- one request --------------------------------------------------------------------------
 
+    def _attempt(self, body: dict[str, Any], attempt: int) -> tuple[ChatAnswer | ChatError, Outcome, int | None, str | None]:
+        """One POST: (answer or error, what it tells the limiter, completion tokens, Retry-After)."""
+        self.stats.bump("requests")
+        try:
+            resp = self._http.post(self.url, json=body)
+        except httpx.TimeoutException:
+            self.stats.bump("timeouts")
+            return ChatError("vlm_timeout", f"no answer within {self.endpoint.timeout_s:g}s from {self.url}", attempt), \
+                "overload", None, None
+        except httpx.TransportError as exc:
+            self.stats.bump("unreachable")
+            return ChatError("vlm_unreachable", f"{type(exc).__name__}: {exc} ({self.url})", attempt), "error", None, None
+        status = resp.status_code
+        self.stats.bump(f"http_{status}")
+        if status != 200:
+            err = ChatError(f"vlm_http_{status}", server_message(resp), attempt, status=status)
+            retry_after = resp.headers.get("retry-after") if status in TRANSIENT_STATUS else None
+            return err, "overload" if status in OVERLOAD_STATUS else "error", None, retry_after
+        try:
+            payload = resp.json()
+        except ValueError:
+            return ChatError("vlm_bad_response", f"answer is not JSON: {resp.text[:200]}", attempt), "error", None, None
+        try:
+            text, finish = _answer_text(payload)
+        except ChatError as exc:
+            exc.attempts = attempt
+            return exc, "error", None, None
+        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        tokens = usage.get("completion_tokens") if isinstance(usage.get("completion_tokens"), int) else None
+        model = str(payload.get("model") or body.get("model") or "")
+        return ChatAnswer(text=text, model=model, attempts=attempt, finish_reason=finish, usage=usage,
+                          max_tokens=body["max_tokens"]), "ok", tokens, None
+
     def chat(self, request: ChatRequest, abort: threading.Event | None = None) -> ChatAnswer:
+        """One request with the retry policy; raises :class:`ChatError` (a loss for its items) or
+        :class:`ModelServerMisconfigured` (the configuration is wrong)."""
         model = self._ensure_model()
         cap = self.endpoint.max_tokens
         budget = max(1, min(request.max_tokens, cap))
@@ -263,77 +298,46 @@ class OpenAIChatClient:
                 body["model"] = model
             ticket = self.limiter.acquire(abort)
             if ticket is None:
-                raise ChatError("vlm_aborted", "the batch was stopped (the server is misconfigured)", attempt - 1)
+                raise ChatError("vlm_aborted", "the batch was stopped (the model server is misconfigured)", attempt - 1)
             outcome: Outcome = "error"
             tokens: int | None = None
-            retry_after: str | None = None
-            self.stats.bump("requests")
-            try:
-                resp = self._http.post(self.url, json=body)
-            except httpx.TimeoutException:
-                outcome = "overload"
-                self.stats.bump("timeouts")
-                err = ChatError("vlm_timeout", f"no answer within {self.endpoint.timeout_s:g}s from {self.url}", attempt)
-            except httpx.TransportError as exc:
-                self.stats.bump("unreachable")
-                err = ChatError("vlm_unreachable", f"{type(exc).__name__}: {exc} ({self.url})", attempt)
-            else:
-                status = resp.status_code
-                self.stats.bump(f"http_{status}")
-                if status == 200:
-                    try:
-                        payload = resp.json()
-                        text, finish = _answer_text(payload)
-                    except ValueError as exc:
-                        self.limiter.release(ticket, "error")
-                        self.stats.bump("failures")
-                        raise ChatError("vlm_bad_response", f"answer is not JSON: {resp.text[:200]}", attempt) from exc
-                    except ChatError as exc:
-                        self.limiter.release(ticket, "error")
-                        self.stats.bump("failures")
-                        exc.attempts = attempt
-                        raise
-                    usage = payload.get("usage") or {}
-                    tokens = usage.get("completion_tokens") if isinstance(usage.get("completion_tokens"), int) else None
-                    self.limiter.release(ticket, "ok", tokens)
-                    self._verified = True
-                    self._answered_model = str(payload.get("model") or "") or None
-                    answer = ChatAnswer(text=text, model=str(payload.get("model") or model or ""), attempts=attempt,
-                                        finish_reason=finish, usage=usage, max_tokens=budget)
-                    if finish != "length":
-                        self.stats.bump("answers")
-                        return answer
-                    if truncations == 0 and budget < cap:
-                        truncations += 1
-                        self.stats.bump("retry_truncated")
-                        log.info("answer cut off at %d tokens; asking again with %d", budget, min(cap, budget * 2))
-                        budget = min(cap, budget * 2)
-                        continue
-                    self.stats.bump("failures")
-                    raise ChatError("truncated_answer", f"the answer was cut off at max_tokens={budget} "
-                                    f"(finish_reason=length; cap {self._env('MAX_TOKENS')}={cap})", attempt, text=text)
-                message = server_message(resp)
-                err = ChatError(f"vlm_http_{status}", message, attempt, status=status)
-                if status in OVERLOAD_STATUS:
-                    outcome = "overload"
-                if status in TRANSIENT_STATUS:
-                    retry_after = resp.headers.get("retry-after")
-            self.limiter.release(ticket, outcome, tokens)
+            try:  # the slot is held until the result is classified: a model check stops the others first
+                result, outcome, tokens, retry_after = self._attempt(body, attempt)
+                if isinstance(result, ChatError) and result.status is not None and (
+                        result.status in REFUSED_STATUS or result.status == 500):
+                    self._check_model(result.status, result.detail)  # raises when the model name is the problem
+            finally:
+                self.limiter.release(ticket, outcome, tokens)
 
+            if isinstance(result, ChatAnswer):
+                self._verified = True
+                self._answered_model = result.model or None
+                if result.finish_reason != "length":
+                    self.stats.bump("answers")
+                    return result
+                if truncations == 0 and budget < cap:
+                    truncations += 1
+                    self.stats.bump("retry_truncated")
+                    log.info("%s answer cut off at %d tokens; asking again with %d", self.label, budget, min(cap, budget * 2))
+                    budget = min(cap, budget * 2)
+                    continue
+                self.stats.bump("failures")
+                raise ChatError("truncated_answer", f"the answer was cut off at max_tokens={budget} "
+                                f"(finish_reason=length; cap {self._env('MAX_TOKENS')}={cap})", attempt, text=result.text)
+
+            err = result
             status = err.status
-            if status is not None and (status in REFUSED_STATUS or status == 500):
-                self._check_model(status, err.detail)  # raises when the model name is the problem
             if status == 500 and server_errors < SERVER_ERROR_RETRIES:
                 server_errors += 1
                 self.stats.bump("retry_server_error")
-            elif (status is None or status in TRANSIENT_STATUS) and transient < self.endpoint.max_retries:
+            elif (err.reason in ("vlm_timeout", "vlm_unreachable") or status in TRANSIENT_STATUS) \
+                    and transient < self.endpoint.max_retries:
                 transient += 1
                 self.stats.bump("retry_transient")
             else:
                 self.stats.bump("failures")
                 if attempt > 1:
-                    err = ChatError(err.reason, f"gave up after {attempt} attempts: {err.detail}", attempt,
-                                    status=err.status)
+                    err = ChatError(err.reason, f"gave up after {attempt} attempts: {err.detail}", attempt, status=status)
                 raise err
             log.warning("%s attempt %d failed (%s); retrying", self.label, attempt, err)
             self._wait(transient + server_errors - 1, retry_after)
