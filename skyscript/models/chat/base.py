@@ -50,6 +50,7 @@ class ChatRequest:
     image_mime: str = "image/jpeg"
     max_tokens: int = 1024
     temperature: float = 0.0
+    allow_truncated: bool = False  # True: an answer cut off at max_tokens is returned as it is (finish_reason "length")
 
 
 @dataclass

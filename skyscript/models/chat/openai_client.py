@@ -18,7 +18,8 @@ What it does about real servers:
   up to ``endpoint.concurrency``, backing off on timeouts, 429/503 and queueing latency.
 * **How long an answer.** Each request's ``max_tokens`` is capped by ``endpoint.max_tokens``. An
   answer cut off by that budget (``finish_reason: length``) is asked again once with twice the room
-  (up to the cap), else it fails as ``truncated_answer`` with the partial text.
+  (up to the cap), else it fails as ``truncated_answer`` with the partial text (unless the request
+  says ``allow_truncated``).
 * **A unit refused outright.** When every request of a :meth:`chat_many` batch ends in 400/401/403/404
   the configuration is wrong, not the data: :class:`ModelServerMisconfigured`, not a loss per item.
 """
@@ -312,7 +313,7 @@ class OpenAIChatClient:
             if isinstance(result, ChatAnswer):
                 self._verified = True
                 self._answered_model = result.model or None
-                if result.finish_reason != "length":
+                if result.finish_reason != "length" or request.allow_truncated:
                     self.stats.bump("answers")
                     return result
                 if truncations == 0 and budget < cap:

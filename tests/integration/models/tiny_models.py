@@ -51,6 +51,17 @@ def _tokenizer(vocab_size: int = 400):
     return fast
 
 
+def _never_stop(folder: Path, eos_id: int) -> None:
+    """Random weights stop at random; suppressing the end token makes every answer run to its
+    ``max_tokens`` (``finish_reason: length``) on every machine: the model that never stops, the
+    worst case for a generation budget, and a deterministic one for the tests."""
+    from transformers import GenerationConfig
+
+    cfg = GenerationConfig.from_pretrained(folder)
+    cfg.suppress_tokens = [eos_id]
+    cfg.save_pretrained(folder)
+
+
 def _llama_config(vocab: int, tok):  # type: ignore[no-untyped-def]
     from transformers import LlamaConfig
 
@@ -84,6 +95,7 @@ def build_tiny_llava(out: Path, seed: int = 0) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     proc.save_pretrained(out)
+    _never_stop(out, tok.eos_token_id)
     return out
 
 
@@ -97,6 +109,7 @@ def build_tiny_llama(out: Path, seed: int = 1) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    _never_stop(out, tok.eos_token_id)
     return out
 
 

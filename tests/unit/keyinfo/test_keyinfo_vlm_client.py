@@ -189,3 +189,11 @@ def test_endpoint_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_lmdeploy_backend_says_how_to_get_it() -> None:
     with pytest.raises(BackendUnavailable, match="needs lmdeploy.*SKYSCRIPT_VLM__URL"):
         LmdeployPipelineBackend("/models/InternVL2-8B")
+
+
+def test_a_caller_may_take_a_truncated_answer_as_it_is(standin: StandinOpenAI) -> None:
+    img = jpeg_of(14)
+    standin.script_image(img, Reply("partial", "length"))
+    with client(standin) as c:
+        ans = c.chat(ChatRequest("s", "u", [img], max_tokens=50, allow_truncated=True))
+    assert (ans.text, ans.finish_reason, ans.attempts, len(standin.requests)) == ("partial", "length", 1, 1)
