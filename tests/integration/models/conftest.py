@@ -1,86 +1,17 @@
-"""Real OpenAI-compatible servers for the model-client tests: ``transformers serve`` on loopback,
-serving tiny random-weight models built here (see :mod:`tiny_models`; nothing is downloaded).
-
-Two servers, the two ways ``transformers serve`` is run:
-
-* ``vlm``: pinned to a model id found in its own Hugging Face cache (``transformers serve
-  skyscript/tiny-llava``): ``GET /v1/models`` lists exactly that model, a request naming another
-  gets HTTP 400 "Server is pinned to ...".
-* ``llm``: pinned to a local folder (``transformers serve /tmp/.../tiny-llama``), its cache empty:
-  ``GET /v1/models`` lists nothing, requests must name the folder or no model at all.
-
-Both answer one request at a time (no ``--continuous-batching``), on CPU, offline.
-"""
+"""Fixtures for the model-client tests: two ``transformers serve`` servers on loopback with tiny
+random-weight models (see :mod:`tiny_servers` and :mod:`tiny_models`)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-VLM_ID = "skyscript/tiny-llava"
-MISSING = [m for m in ("torch", "transformers", "fastapi", "uvicorn", "openai", "tokenizers")
-           if importlib.util.find_spec(m) is None]
-
-
-@dataclass
-class Served:
-    url: str  # the /v1 base
-    model: str  # what the server is pinned to
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(model: str, hf_home: Path, log: Path) -> tuple[subprocess.Popen[bytes], Served]:
-    port = _free_port()
-    env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HF_HUB_DISABLE_UPDATE_CHECK": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false",
-           "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "transformers.cli.transformers", "serve", model, "--device", "cpu",
-           "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    return proc, Served(f"http://127.0.0.1:{port}/v1", model, log)
-
-
-def _wait_ready(proc: subprocess.Popen[bytes], served: Served, deadline: float) -> None:
-    health = served.url[: -len("/v1")] + "/health"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"transformers serve exited ({proc.returncode}): {served.log.read_text()[-2000:]}")
-        try:
-            if httpx.get(health, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"transformers serve not ready in time: {served.log.read_text()[-2000:]}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+from tiny_servers import MISSING, VLM_ID, Served, start_server, stop_server, wait_ready  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +27,14 @@ def real_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     (root / "llm-hf" / "hub").mkdir(parents=True)  # an empty cache: the model list is []
     procs = []
     try:
-        vlm_proc, vlm = _start(VLM_ID, root / "vlm-hf", root / "vlm.log")
+        vlm_proc, vlm = start_server(VLM_ID, root / "vlm-hf", root / "vlm.log")
         procs.append(vlm_proc)
-        llm_proc, llm = _start(str(llm_dir), root / "llm-hf", root / "llm.log")
+        llm_proc, llm = start_server(str(llm_dir), root / "llm-hf", root / "llm.log")
         procs.append(llm_proc)
         deadline = time.monotonic() + 90
-        _wait_ready(vlm_proc, vlm, deadline)
-        _wait_ready(llm_proc, llm, deadline)
+        wait_ready(vlm_proc, vlm, deadline)
+        wait_ready(llm_proc, llm, deadline)
         yield {"vlm": vlm, "llm": llm}
     finally:
         for p in procs:
-            _stop(p)
+            stop_server(p)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import VLM_ID, Served
+from tiny_servers import VLM_ID, Served
 from PIL import Image
 
 from skyscript.config import ModelEndpoint
