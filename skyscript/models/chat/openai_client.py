@@ -59,9 +59,7 @@ SERVER_ERROR_RETRIES = 1
 
 def api_base(url: str) -> str:
     """``http://h:23333``, ``.../v1/`` or ``.../v1/chat/completions`` -> ``http://h:23333/v1``."""
-    base = url.rstrip("/")
-    if base.endswith("/chat/completions"):
-        base = base[: -len("/chat/completions")]
+    base = url.rstrip("/").removesuffix("/chat/completions")
     if not base.endswith("/v1"):
         base += "/v1"
     return base

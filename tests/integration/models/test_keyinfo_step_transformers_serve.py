@@ -46,7 +46,7 @@ def test_a_wrong_model_name_fails_the_step_with_one_line(tmp_path: Path, real_se
     res = run_step(registry.get("keyinfo").load(), ctx, EP)
     assert res.status == "failed" and res.error is not None and "\n" not in res.error
     assert res.error.startswith("ModelServerMisconfigured: model server ")
-    assert f"does not serve model 'internvl2'" in res.error and f"it serves: {VLM_ID}" in res.error
+    assert "does not serve model 'internvl2'" in res.error and f"it serves: {VLM_ID}" in res.error
     with ctx.db.session() as s:
         reasons = [l.reason for l in lineage.losses_of(s, "test-drama")]
     assert reasons == ["step_failed"]  # not a vlm_failed loss per keyframe

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_servers import VLM_ID, Served
 from PIL import Image
+from tiny_servers import VLM_ID, Served
 
 from skyscript.config import ModelEndpoint
 from skyscript.ids import Keys

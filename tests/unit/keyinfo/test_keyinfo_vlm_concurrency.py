@@ -136,7 +136,7 @@ def test_a_serial_server_with_a_fixed_limit_piles_up_timeouts(standin: StandinOp
     each answer 0.3 s, a 1 s timeout: the fourth in line times out, and the retries queue behind
     the answers the server still generates for nobody."""
     standin.serial = True
-    out, stats, peak = run_batch(standin, 8, 0.3, timeout_s=1.0, adaptive_concurrency=False)
+    _, stats, peak = run_batch(standin, 8, 0.3, timeout_s=1.0, adaptive_concurrency=False)
     assert peak == 4 and stats["timeouts"] >= 2
     assert stats["requests"] >= 8 + 2
 
