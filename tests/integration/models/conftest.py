@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_servers import MISSING, VLM_ID, Served, start_server, stop_server, wait_ready  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def real_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Served]]:
-    """``{"vlm": ..., "llm": ...}``: the two servers, started once for the session (about 10 s)."""
+    """``{"vlm": ..., "llm": ...}``: the two servers, started once for the module (about 10 s)."""
     if MISSING:
         pytest.skip(f"transformers serve needs {', '.join(MISSING)} (pip install 'transformers[serving]')")
     from tiny_models import build_tiny_llama, build_tiny_llava, cache_folder

@@ -2,13 +2,18 @@
 (see conftest) running tiny random-weight models, a LLaVA VLM and a Llama LLM, built offline.
 The answers are gibberish; the server is real: its model pinning and listing, its error
 responses, its generation limits, ``finish_reason`` and usage, its one-at-a-time generation.
-Fault injection beyond what the server really does lives in the stand-in tests (tests/unit/keyinfo)."""
+Fault injection beyond what the server really does lives in the stand-in tests (tests/unit/keyinfo).
+
+The last two run the key-information step itself: a wrong model name fails the step with one line
+naming the served model (not a loss per keyframe); an unset one is discovered and every keyframe is
+accounted for."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +21,22 @@ import pytest
 from PIL import Image
 from tiny_servers import VLM_ID, Served
 
-from skyscript.config import ModelEndpoint
+from skyscript.config import ModelEndpoint, Settings
+from skyscript.context import open_context
+from skyscript.db import lineage
 from skyscript.ids import Keys
 from skyscript.keyinfo.extract import FaceStage, FrameInput, KeyInfoParams, VlmExtractor
 from skyscript.keyinfo.prompts import CORRECTION_SYSTEM, correction_user_prompt
 from skyscript.keyinfo.repair import Outcome, interpret
 from skyscript.models.chat import ChatError, ChatRequest, ModelServerMisconfigured, OpenAIChatClient
+from skyscript.steps import registry
+from skyscript.steps.base import StepContext
+from skyscript.steps.runner import run_step
 from skyscript.store import Area, LocalStore
 from skyscript.video.shot_size import ShotSizeRules
 
 pytestmark = pytest.mark.integration
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "keyinfo"))  # keyinfo_seed: an episode in the lineage DB
 
 
 def jpeg(seed: int, size: tuple[int, int] = (96, 64)) -> bytes:
@@ -149,3 +160,53 @@ def test_the_correction_model_on_a_real_server(real_servers: dict[str, Served]) 
     assert r.outcome is Outcome.lost and r.reason == "unparseable_json"
     assert "correction failed: truncated_answer" in (r.detail or "")
     assert stats["requests"] == 2 and stats["retry_truncated"] == 1
+
+
+# --- the key-information step ------------------------------------------------------------
+
+
+def keyframes() -> list[np.ndarray]:
+    import cv2
+    from skimage import data
+
+    astro = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    return [astro, cv2.flip(astro, 1)]
+
+
+def make_ctx(tmp_path: Path, server: Served, model: str | None) -> StepContext:
+    s = Settings(home=tmp_path / "home",
+                 vlm=ModelEndpoint(url=server.url, model=model, timeout_s=60.0, max_tokens=64, concurrency=2))
+    c = open_context(s, "test-drama")
+    c.params = {"keyinfo": {"face_backend": "none", "tokens_per_image": 32}}
+    return c
+
+
+def test_a_wrong_model_name_fails_the_step_with_one_line(tmp_path: Path, real_servers: dict[str, Served]) -> None:
+    from keyinfo_seed import EP, seed
+
+    ctx = make_ctx(tmp_path, real_servers["vlm"], "internvl2")
+    seed(ctx, keyframes())
+    res = run_step(registry.get("keyinfo").load(), ctx, EP)
+    assert res.status == "failed" and res.error is not None and "\n" not in res.error
+    assert res.error.startswith("ModelServerMisconfigured: model server ")
+    assert "does not serve model 'internvl2'" in res.error and f"it serves: {VLM_ID}" in res.error
+    with ctx.db.session() as s:
+        reasons = [l.reason for l in lineage.losses_of(s, "test-drama")]
+    assert reasons == ["step_failed"]  # not a vlm_failed loss per keyframe
+    ctx.db.dispose()
+
+
+def test_the_step_discovers_the_model_and_accounts_for_every_keyframe(tmp_path: Path, real_servers: dict[str, Served]) -> None:
+    from keyinfo_seed import EP, seed
+
+    ctx = make_ctx(tmp_path, real_servers["vlm"], None)
+    frames = seed(ctx, keyframes())
+    res = run_step(registry.get("keyinfo").load(), ctx, EP)
+    assert res.status == "success", res.error
+    c = res.counts
+    assert (c["keyframes"], c["vlm_requests"], c["answers_lost"], c["truncated_answer"]) == (2, 2, 2, 2)
+    assert c["vlm_http_requests"] == 4 and c["vlm_retries"] == 2 and c["vlm_timeouts"] == 0  # 32 tokens, then 64
+    with ctx.db.session() as s:
+        losses = {(l.item_id, l.reason) for l in lineage.losses_of(s, "test-drama")}
+    assert losses == {(f.keyframe_id, "truncated_answer") for f in frames}
+    ctx.db.dispose()
