@@ -21,7 +21,8 @@ generation budget sized to its answer (``tokens_per_image`` per keyframe, capped
 Losses: ``vlm_failed`` (the request failed for good), ``truncated_answer`` (cut off at the budget
 even after one retry with twice the room), ``unparseable_json`` / ``schema_violation`` (the repair
 ladder). A misconfigured model server (:class:`ModelServerMisconfigured`: a model name it does not
-serve, a refused key, every request refused) is not a loss: it propagates and fails the step.
+serve, a refused key, every request refused) or one that no request reached
+(:class:`ModelServerUnreachable`) is not a loss: it propagates and fails the step, which can be retried.
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ class VlmExtractor:
         ]
         result.bump("vlm_requests", len(requests))
         before = _client_counts(self.vlm)
-        answers = self.vlm.chat_many(requests)  # raises ModelServerMisconfigured: the step fails
+        answers = self.vlm.chat_many(requests)  # raises ModelServerMisconfigured / ModelServerUnreachable
         for group, answer in zip(groups, answers):
             self._handle(episode_id, group, answer, result)
             if self._fatal is not None:

@@ -9,6 +9,7 @@ from skyscript.models.chat import (
     ChatRequest,
     LmdeployPipelineBackend,
     ModelServerMisconfigured,
+    ModelServerUnreachable,
     OpenAIChatClient,
     VlmError,
     completions_url,
@@ -18,5 +19,5 @@ from skyscript.models.chat import (
 
 __all__ = [
     "BackendUnavailable", "ChatAnswer", "ChatBackend", "ChatError", "ChatRequest", "LmdeployPipelineBackend",
-    "ModelServerMisconfigured", "OpenAIChatClient", "VlmError", "completions_url", "data_url", "openai_messages",
+    "ModelServerMisconfigured", "ModelServerUnreachable", "OpenAIChatClient", "VlmError", "completions_url", "data_url", "openai_messages",
 ]

@@ -6,7 +6,8 @@
 * :class:`LmdeployPipelineBackend` runs the in-process lmdeploy pipeline inside a GPU pod.
 
 Both take a :class:`ChatRequest` and return a :class:`ChatAnswer` or a :class:`ChatError` (a loss
-for that item); :class:`ModelServerMisconfigured` means the configuration is wrong and the step fails.
+for that item); :class:`ModelServerMisconfigured` (the configuration is wrong) and
+:class:`ModelServerUnreachable` (no request of a batch reached the server) fail the step.
 """
 
 from skyscript.models.chat.base import (
@@ -16,6 +17,7 @@ from skyscript.models.chat.base import (
     ChatError,
     ChatRequest,
     ModelServerMisconfigured,
+    ModelServerUnreachable,
     VlmError,
     data_url,
     openai_messages,
@@ -26,6 +28,6 @@ from skyscript.models.chat.openai_client import ClientStats, OpenAIChatClient, a
 
 __all__ = [
     "AdaptiveLimiter", "BackendUnavailable", "ChatAnswer", "ChatBackend", "ChatError", "ChatRequest", "ClientStats",
-    "LmdeployPipelineBackend", "ModelServerMisconfigured", "OpenAIChatClient", "VlmError", "api_base",
+    "LmdeployPipelineBackend", "ModelServerMisconfigured", "ModelServerUnreachable", "OpenAIChatClient", "VlmError", "api_base",
     "completions_url", "data_url", "openai_messages",
 ]

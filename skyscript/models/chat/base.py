@@ -38,6 +38,11 @@ class ModelServerMisconfigured(RuntimeError):
     with this one-line message, instead of every item becoming a loss."""
 
 
+class ModelServerUnreachable(RuntimeError):
+    """No request of a batch reached the server (connection refused, no such host): the step fails
+    and can be retried, instead of every item becoming a loss."""
+
+
 class BackendUnavailable(RuntimeError):
     """The backend's package or configuration is missing."""
 

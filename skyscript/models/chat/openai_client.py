@@ -22,6 +22,7 @@ What it does about real servers:
   says ``allow_truncated``).
 * **A unit refused outright.** When every request of a :meth:`chat_many` batch ends in 400/401/403/404
   the configuration is wrong, not the data: :class:`ModelServerMisconfigured`, not a loss per item.
+  When none reached the server at all (after its retries): :class:`ModelServerUnreachable`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from skyscript.models.chat.base import (
     ChatError,
     ChatRequest,
     ModelServerMisconfigured,
+    ModelServerUnreachable,
     openai_messages,
 )
 from skyscript.models.chat.limiter import AdaptiveLimiter, Outcome
@@ -382,6 +384,12 @@ class OpenAIChatClient:
                 f"model server {self.base} refused all {len(requests)} requests for model {self.model_id!r} "
                 f"(HTTP {first.status}: {first.detail}){also}; check {self._env('URL')}, {self._env('MODEL')} "
                 f"and {self._env('API_KEY')}")
+        if all(isinstance(r, ChatError) and r.reason == "vlm_unreachable" for r in results):
+            first = results[0]
+            assert isinstance(first, ChatError)
+            raise ModelServerUnreachable(
+                f"model server {self.base} unreachable for all {len(requests)} requests ({first.detail}); "
+                f"check {self._env('URL')} and that the server is up")
         return results
 
 

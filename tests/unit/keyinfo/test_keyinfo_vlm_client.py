@@ -197,3 +197,13 @@ def test_a_caller_may_take_a_truncated_answer_as_it_is(standin: StandinOpenAI) -
     with client(standin) as c:
         ans = c.chat(ChatRequest("s", "u", [img], max_tokens=50, allow_truncated=True))
     assert (ans.text, ans.finish_reason, ans.attempts, len(standin.requests)) == ("partial", "length", 1, 1)
+
+
+def test_a_batch_that_never_reaches_the_server_fails_instead_of_losing_everything() -> None:
+    from skyscript.keyinfo.vlm_client import ModelServerUnreachable
+
+    ep = ModelEndpoint(url="http://127.0.0.1:9/v1", model="m", timeout_s=1.0, max_retries=1)
+    with OpenAIChatClient(ep, backoff_s=0.01) as c, pytest.raises(ModelServerUnreachable) as err:
+        c.chat_many([ChatRequest("s", "u"), ChatRequest("s", "v")])
+    assert "unreachable for all 2 requests" in str(err.value) and "SKYSCRIPT_VLM__URL" in str(err.value)
+    assert c.stats.snapshot()["requests"] == 4  # each retried once first

@@ -109,3 +109,30 @@ def test_the_correction_endpoint_names_its_own_settings(standin: StandinOpenAI) 
     ep = ModelEndpoint(url=standin.url, model=None)
     with OpenAIChatClient(ep, label="correction") as c, pytest.raises(ModelServerMisconfigured, match="SKYSCRIPT_CORRECTION__MODEL"):
         c.chat(ChatRequest("s", "u"))
+
+
+def test_server_messages_of_the_usual_servers_are_read() -> None:
+    import httpx
+
+    from skyscript.models.chat.openai_client import server_message
+
+    def resp(status: int, body: object) -> httpx.Response:
+        return httpx.Response(status, json=body) if not isinstance(body, str) else httpx.Response(status, text=body)
+
+    # lmdeploy / vLLM, transformers serve (FastAPI), OpenAI, a plain-text 500
+    assert server_message(resp(404, {"object": "error", "message": "The model `internvl2` does not exist.", "code": 404})) \
+        == "The model `internvl2` does not exist."
+    assert server_message(resp(400, {"detail": "Server is pinned to 'x'; requested 'y'."})) == "Server is pinned to 'x'; requested 'y'."
+    assert server_message(resp(401, {"error": {"message": "Incorrect API key", "type": "invalid_request_error"}})) \
+        == "Incorrect API key"
+    assert server_message(resp(500, "Internal Server Error")) == "Internal Server Error"
+    assert server_message(resp(502, "")) == "Bad Gateway"
+    assert server_message(resp(422, {"detail": [{"loc": ["body", "top_k"], "msg": "extra"}]})).startswith('[{"loc"')
+
+
+def test_an_lmdeploy_style_404_for_an_unknown_model(standin: StandinOpenAI) -> None:
+    standin.served = ["InternVL2-8B"]
+    standin.default = Fail(404, "The model `internvl2` does not exist.")
+    with client(standin, "internvl2") as c, pytest.raises(ModelServerMisconfigured) as err:
+        c.chat(ChatRequest("s", "u", [jpeg_of(1)]))
+    assert "it serves: InternVL2-8B" in str(err.value) and "does not exist" in str(err.value)
