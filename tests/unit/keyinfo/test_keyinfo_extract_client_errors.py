@@ -116,3 +116,14 @@ def test_garbage_with_a_bracket_is_unparseable_not_a_schema_violation(tmp_path: 
         res = ex.run("d--ep", fr)
     assert [l.reason for l in res.losses] == ["unparseable_json", "unparseable_json"]
     assert "json-repair read a list of str" in res.losses[1].detail
+
+
+def test_a_500_storm_gives_one_retry_per_request_and_a_vlm_failed_loss_each(tmp_path: Path, standin: StandinOpenAI) -> None:
+    standin.default = Fail(500, "CUDA error: an illegal memory access was encountered")
+    with OpenAIChatClient(endpoint(standin, max_retries=3, concurrency=4)) as vlm:
+        ex, _ = extractor(tmp_path, vlm)
+        res = ex.run("d--ep", frames(4))
+    assert [l.reason for l in res.losses] == ["vlm_failed"] * 4
+    assert all("gave up after 2 attempts: CUDA error" in l.detail for l in res.losses)
+    c = res.counts
+    assert (c["vlm_requests"], c["vlm_http_requests"], c["vlm_retries"], c["vlm_failed"]) == (4, 8, 4, 4)
