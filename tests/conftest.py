@@ -17,7 +17,7 @@ import pytest
 
 from skyscript.config import Settings
 from skyscript.context import open_context
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 if TYPE_CHECKING:
     from skyscript.devtools.s3server import SeaweedS3

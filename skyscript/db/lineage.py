@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from skyscript.losses import LossRecord
 from skyscript.db.models import (
     Annotation,
     Base,
@@ -193,16 +194,6 @@ def annotation_history(session: Session, keyframe_id: str, kind: str) -> list[An
 
 
 # --- losses ---------------------------------------------------------------------------------
-
-
-@dataclass
-class LossRecord:
-    item_kind: str
-    item_id: str
-    reason: str
-    detail: str | None = None
-    raw_key: str | None = None
-    episode_id: str | None = None
 
 
 def replace_losses(

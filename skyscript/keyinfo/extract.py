@@ -10,13 +10,13 @@ Which copy of a frame goes where:
 * the face-attribute models get the **unmasked** frame at the privacy step's face boxes: a mosaic
   face has no age, gender or expression left to read.
 
-Several keyframes of one shot go into one request (``images_per_request``), each request with a
-generation budget sized to its answer (``tokens_per_image`` per keyframe, capped by
-``settings.vlm.max_tokens``); requests run with adaptive concurrency (up to
-``settings.vlm.concurrency``). Each answer climbs the repair ladder of
-:mod:`skyscript.keyinfo.repair`; every frame's outcome is counted (``answers_parsed``,
-``answers_repaired``, ``answers_corrected``, ``answers_lost``), and so is what the client did
-(``vlm_http_requests``, ``vlm_retries``, ``vlm_timeouts``, ``vlm_peak_in_flight``).
+Several keyframes of one shot go into one request (``images_per_request``). ``max_tokens`` is
+the generation budget of a full request; a request with fewer keyframes gets its share (the
+answer's length follows the keyframes in it), and the client caps it at ``settings.vlm.max_tokens``.
+Requests run with adaptive concurrency (up to ``settings.vlm.concurrency``). Each answer climbs the
+repair ladder of :mod:`skyscript.keyinfo.repair`; every frame's outcome is counted
+(``answers_parsed``, ``answers_repaired``, ``answers_corrected``, ``answers_lost``), and so is what
+the client did (``vlm_http_requests``, ``vlm_retries``, ``vlm_timeouts``, ``vlm_peak_in_flight``).
 
 Losses: ``vlm_failed`` (the request failed for good), ``truncated_answer`` (cut off at the budget
 even after one retry with twice the room), ``unparseable_json`` / ``schema_violation`` (the repair
@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
 
-from skyscript.db.lineage import LossRecord
+from skyscript.config import KeyInfoSettings
 from skyscript.ids import Keys
 from skyscript.keyinfo.calibrate import FaceContext, calibrate_frame
 from skyscript.keyinfo.prompts import (
@@ -49,53 +49,11 @@ from skyscript.keyinfo.prompts import (
 from skyscript.keyinfo.repair import Interpretation, Outcome, interpret
 from skyscript.keyinfo.schema import KeyInfo, Source
 from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, ModelServerMisconfigured, VlmError
+from skyscript.losses import LossRecord
 from skyscript.models.detectors import Detection, OpenVocabDetector
-from skyscript.models.faces import FaceBackend, FacePrediction, clip_box, read_rgb
-from skyscript.store import Area, ObjectStore
+from skyscript.models.faces import FaceBackend, FacePrediction, read_rgb
 
 STEP = "keyinfo"
-
-
-class KeyInfoParams(BaseModel):
-    """Parameters of the keyinfo step (``ctx.params["keyinfo"]``; recorded in lineage)."""
-
-    vlm_backend: Literal["endpoint", "lmdeploy"] = Field(
-        "endpoint", description="endpoint: settings.vlm (OpenAI-compatible); lmdeploy: in-process pipeline (GPU image)"
-    )
-    lmdeploy_model: str = Field("InternVL2-8B", description="model folder under the model dir for the lmdeploy backend")
-    images_per_request: int = Field(4, ge=1, le=16, description="keyframes of one shot per VLM request")
-    tokens_per_image: int = Field(
-        512, ge=16, description="generation budget per keyframe in a request (a crowded frame's answer is 300-600 tokens)"
-    )
-    max_tokens: int | None = Field(
-        None, ge=16, description="generation budget per request; unset: tokens_per_image x keyframes in it. Either way "
-        "capped by settings.vlm.max_tokens"
-    )
-    detector: Literal["none", "grounding_dino", "yolo_world"] = "none"
-    detector_weights: str | None = Field(None, description="path under the model dir; adapter default if None")
-    face_backend: Literal["auto", "offline", "deepface", "none"] = "auto"
-    tta: bool = True
-    offline_vocabulary: tuple[str, ...] = (
-        "cup", "glass", "bottle", "chair", "table", "sofa", "bed", "phone", "laptop", "book", "bag", "car",
-        "door", "window", "lamp", "candle", "plate", "bowl", "knife", "flower", "clock", "television",
-    )
-
-    @field_validator("offline_vocabulary", mode="before")
-    @classmethod
-    def _split(cls, v: Any) -> Any:
-        return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "KeyInfoParams":
-        """From ``params["keyinfo"]`` (a dict) and flat ``keyinfo.NAME`` entries (what
-        ``skyscript step keyinfo --param keyinfo.detector=grounding_dino`` passes)."""
-        merged = dict(params.get("keyinfo") or {})
-        merged.update({k.split(".", 1)[1]: v for k, v in params.items() if k.startswith("keyinfo.")})
-        return cls.model_validate(merged)
-
-    def budget(self, n_images: int) -> int:
-        """The ``max_tokens`` of a request with ``n_images`` keyframes (the client caps it)."""
-        return self.max_tokens if self.max_tokens is not None else self.tokens_per_image * max(1, n_images)
 
 
 @dataclass
@@ -120,26 +78,10 @@ class EpisodeResult:
     frames: list[FrameResult] = field(default_factory=list)
     losses: list[LossRecord] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, bytes] = field(default_factory=dict)  # private-area key -> raw answer JSON
 
     def bump(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
-
-
-def faces_of_payload(payload: dict[str, Any] | None, width: int, height: int) -> list[tuple[int, int, int, int]] | None:
-    """Face boxes from the privacy step's ``faces`` annotation (``{"faces": [{"xyxy": [...]}, ...]}``);
-    unconfirmed faces are skipped. None when there is no annotation."""
-    if payload is None:
-        return None
-    boxes = []
-    for f in payload.get("faces") or []:
-        if not isinstance(f, dict) or not f.get("confirmed", True):
-            continue
-        xyxy = f.get("xyxy") or f.get("box")
-        if isinstance(xyxy, (list, tuple)) and len(xyxy) == 4:
-            b = clip_box(xyxy, width, height)
-            if b is not None:
-                boxes.append(b)
-    return boxes
 
 
 def group_requests(frames: Sequence[FrameInput], per_request: int) -> list[list[FrameInput]]:
@@ -178,9 +120,8 @@ class VlmExtractor:
 
     def __init__(
         self,
-        store: ObjectStore,
         keys: Keys,
-        params: KeyInfoParams,
+        params: KeyInfoSettings,
         vlm: ChatBackend,
         corrector: ChatBackend | None,
         detector: OpenVocabDetector | None,
@@ -188,31 +129,40 @@ class VlmExtractor:
         shot_rules: Any,
         log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
     ) -> None:
-        self.store, self.keys, self.params = store, keys, params
+        self.keys, self.params = keys, params
         self.vlm, self.corrector, self.detector, self.faces = vlm, corrector, detector, faces
         self.shot_rules = shot_rules
         self.log = log
         self.prompts = prompt_set()
         self._fatal: ModelServerMisconfigured | None = None
 
+    def budget(self, n_images: int) -> int:
+        """``max_tokens`` of a request with ``n_images`` keyframes: its share of a full request's."""
+        per_request = max(1, self.params.images_per_request)
+        return max(64, math.ceil(self.params.max_tokens * min(n_images, per_request) / per_request))
+
     def _correct(self, raw: str, problem: str, n_images: int) -> str:
         assert self.corrector is not None
         try:
             ans = self.corrector.chat(ChatRequest(
                 system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
-                max_tokens=self.params.budget(n_images),
+                max_tokens=self.budget(n_images),
             ))
         except ModelServerMisconfigured as exc:  # the repair ladder turns errors into losses: keep this one
             self._fatal = exc
             raise
         return ans.text
 
-    def _store_answer(self, episode_id: str, group: list[FrameInput], record: dict[str, Any]) -> dict[int, str]:
+    def _store_answer(
+        self, episode_id: str, group: list[FrameInput], record: dict[str, Any], result: EpisodeResult
+    ) -> dict[int, str]:
+        """The raw answer (or the failure) as JSON, kept per frame under ``answers/`` for the audit
+        trail; the step hands ``result.answers`` to the runner, which writes them."""
         body = json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8")
         keys = {}
         for f in group:
             key = self.keys.raw_answer(episode_id, f.frame_index, STEP)
-            self.store.put_bytes(Area.private, key, body, "application/json")
+            result.answers[key] = body
             keys[f.frame_index] = key
         return keys
 
@@ -221,11 +171,13 @@ class VlmExtractor:
         groups = group_requests(frames, self.params.images_per_request)
         requests = [
             ChatRequest(system=EXTRACT_SYSTEM, user=extract_user_prompt(len(g)), images=[f.private_jpeg for f in g],
-                        max_tokens=self.params.budget(len(g)))
+                        max_tokens=self.budget(len(g)))
             for g in groups
         ]
         result.bump("vlm_requests", len(requests))
         before = _client_counts(self.vlm)
+        if before is not None:
+            self.vlm.limiter.reset_peak()  # type: ignore[attr-defined]
         answers = self.vlm.chat_many(requests)  # raises ModelServerMisconfigured / ModelServerUnreachable
         for group, answer in zip(groups, answers):
             self._handle(episode_id, group, answer, result)
@@ -250,7 +202,7 @@ class VlmExtractor:
             record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id, outcome="lost")
             if answer.text is not None:
                 record["answer"] = answer.text
-            keys = self._store_answer(episode_id, group, record)
+            keys = self._store_answer(episode_id, group, record, result)
             self.log.warning("VLM request for frames %s failed: %s", record["frames"], answer)
             for f in group:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
@@ -265,7 +217,7 @@ class VlmExtractor:
             model=answer.model, attempts=answer.attempts, finish_reason=answer.finish_reason, answer=answer.text,
             outcome=interp.outcome.value, corrected=interp.corrected_text, problem=interp.detail,
         )
-        keys = self._store_answer(episode_id, group, record)
+        keys = self._store_answer(episode_id, group, record, result)
         result.bump(f"answers_{interp.outcome.value}", len(group))
         if interp.outcome is Outcome.lost or interp.frames is None:
             self.log.warning("answer for frames %s lost: %s (%s)", record["frames"], interp.reason, interp.detail)
@@ -279,7 +231,7 @@ class VlmExtractor:
                 image = read_rgb(f.private_jpeg)
             except ValueError as exc:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
-                result.losses.append(LossRecord("keyframe", f.keyframe_id, "unreadable_frame", str(exc)))
+                result.losses.append(LossRecord("keyframe", f.keyframe_id, "frame_unreadable", str(exc)))
                 result.bump("unreadable_frames")
                 continue
             h, w = image.shape[:2]

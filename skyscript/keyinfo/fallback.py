@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.keyinfo.calibrate import face_shot_type
-from skyscript.keyinfo.extract import EpisodeResult, FaceStage, FrameInput, FrameResult, KeyInfoParams
+from skyscript.config import KeyInfoSettings
+from skyscript.keyinfo.extract import EpisodeResult, FaceStage, FrameInput, FrameResult
 from skyscript.keyinfo.schema import AgeGroup, Gender, KeyInfo, KeyObject, Person, Source
 from skyscript.models.detectors import OpenVocabDetector
 from skyscript.models.faces import FacePrediction, read_rgb
@@ -41,7 +42,7 @@ def person_from_face(pred: FacePrediction, box_source: Source, height: int, shot
 
 
 class OfflineExtractor:
-    def __init__(self, params: KeyInfoParams, detector: OpenVocabDetector | None, faces: FaceStage, shot_rules: Any) -> None:
+    def __init__(self, params: KeyInfoSettings, detector: OpenVocabDetector | None, faces: FaceStage, shot_rules: Any) -> None:
         self.params, self.detector, self.faces, self.shot_rules = params, detector, faces, shot_rules
 
     def run(self, episode_id: str, frames: Sequence[FrameInput]) -> EpisodeResult:
@@ -50,7 +51,7 @@ class OfflineExtractor:
             try:
                 image = read_rgb(f.private_jpeg)
             except ValueError as exc:
-                result.losses.append(LossRecord("keyframe", f.keyframe_id, "unreadable_frame", str(exc)))
+                result.losses.append(LossRecord("keyframe", f.keyframe_id, "frame_unreadable", str(exc)))
                 result.bump("unreadable_frames")
                 continue
             h, w = image.shape[:2]

@@ -27,6 +27,7 @@ import re
 from enum import Enum
 from typing import Any, Literal
 
+from skyscript.schemas.vocab import BASIC_EMOTIONS, AgeGroup, Gender, ShotType, age_group_of
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = "1"
@@ -49,30 +50,6 @@ class Source(str, Enum):
     face_geometry = "face_geometry"  # shot type estimated from the face's size in the frame
     tta = "tta"  # face model's majority vote under test-time augmentation
 
-
-class ShotType(str, Enum):
-    """The paper's five shot types, spelled as the ``shot_size`` step spells Keyframe.shot_type."""
-
-    wide = "wide"
-    full = "full"
-    medium = "medium"
-    close_up = "close_up"
-    extreme_close_up = "extreme_close_up"
-
-
-class AgeGroup(str, Enum):
-    child = "child"  # 0-12
-    teenager = "teenager"  # 13-19
-    adult = "adult"  # 20-59
-    elderly = "elderly"  # 60+
-
-
-class Gender(str, Enum):
-    male = "male"
-    female = "female"
-
-
-BASIC_EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 _SHOT_SYNONYMS = {
     "wide": ShotType.wide, "long": ShotType.wide, "establishing": ShotType.wide, "extreme wide": ShotType.wide,
@@ -149,18 +126,6 @@ def normalise_age_group(value: Any) -> AgeGroup | None:
         if word in _AGE_SYNONYMS and word not in ("young", "boy", "girl"):
             return _AGE_SYNONYMS[word]
     raise ValueError(f"unknown age {value!r}: expected child/teenager/adult/elderly or years")
-
-
-def age_group_of(years: float) -> AgeGroup:
-    if years < 0 or years > 130:
-        raise ValueError(f"age {years} years is out of range 0..130")
-    if years < 13:
-        return AgeGroup.child
-    if years < 20:
-        return AgeGroup.teenager
-    if years < 60:
-        return AgeGroup.adult
-    return AgeGroup.elderly
 
 
 def normalise_gender(value: Any) -> Gender | None:

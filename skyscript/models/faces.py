@@ -28,7 +28,10 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 
 from skyscript.config import Settings
-from skyscript.keyinfo.schema import BASIC_EMOTIONS, age_group_of
+from skyscript.ids import combined_digest
+from skyscript.models.face_detect import dlib_hog_faces, faces_from_payload
+from skyscript.schemas.annotations import FacesPayload
+from skyscript.schemas.vocab import BASIC_EMOTIONS, age_group_of
 from skyscript.models.weights import MissingWeights, ResolvedWeights, model_dir, package_file
 
 FaceBox = tuple[int, int, int, int]
@@ -79,10 +82,15 @@ def clip_box(box: Sequence[float], width: int, height: int) -> FaceBox | None:
     return (x1, y1, x2, y2)
 
 
-def _combined_digest(parts: Sequence[ResolvedWeights]) -> str:
-    import hashlib
+def confirmed_face_boxes(payload: FacesPayload) -> list[FaceBox]:
+    """The confirmed faces of a ``faces`` annotation as integer boxes clipped to the frame
+    (what key information predicts attributes on)."""
+    return [b for f in faces_from_payload(payload) if f.confirmed
+            if (b := clip_box(f.xyxy, payload.width, payload.height)) is not None]
 
-    return "sha256:" + hashlib.sha256("".join(p.sha256 for p in parts).encode()).hexdigest()[:32]
+
+def _combined_digest(parts: Sequence[ResolvedWeights]) -> str:
+    return combined_digest(p.sha256 for p in parts)
 
 
 class OfflineFaceBackend:
@@ -134,8 +142,7 @@ class OfflineFaceBackend:
         """Frontal faces; small frames are upsampled once so faces of ~40 px are found."""
         h, w = image.shape[:2]
         up = 1 if max(h, w) < self.upsample_below else 0
-        rects, scores, _ = self._detector.run(np.ascontiguousarray(image), up, self.min_score)
-        boxes = [clip_box((r.left(), r.top(), r.right() + 1, r.bottom() + 1), w, h) for r in rects]
+        boxes = [clip_box(box, w, h) for box, _ in dlib_hog_faces(self._detector, image, up, self.min_score)]
         return sorted((b for b in boxes if b is not None), key=lambda b: (b[0], b[1]))
 
     def _chip(self, image: np.ndarray, box: FaceBox, size: int) -> np.ndarray:

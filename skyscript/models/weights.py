@@ -7,21 +7,17 @@ Digests are cached per (path, size, mtime) within the process, so a large file i
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from skyscript.config import Settings
+from skyscript.errors import MissingWeights, WeightsDigestMismatch
+from skyscript.ids import sha256_file
 
-
-class MissingWeights(FileNotFoundError):
-    """A weight file is not where the configuration says it should be."""
-
-
-class WeightsDigestMismatch(RuntimeError):
-    """A weight file is there but is not the expected file."""
+__all__ = ["MissingWeights", "WeightsDigestMismatch", "WeightSpec", "ResolvedWeights", "file_sha256", "check_file", "resolve",
+           "package_file", "model_dir"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +50,7 @@ def file_sha256(path: Path) -> str:
     with _cache_lock:
         if key in _cache:
             return _cache[key]
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    digest = h.hexdigest()
+    digest = sha256_file(path)
     with _cache_lock:
         _cache[key] = digest
     return digest

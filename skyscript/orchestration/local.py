@@ -1,15 +1,13 @@
 """Local mode: run ``skyscript step ...`` with the same arguments a pod would get, either as a
 subprocess of the worker (the default: a crash or a kill stays inside it) or in-process.
 
-Fault injection for tests and drills: when ``SKYSCRIPT_FAULT_KILL`` is set in the environment
-(see :mod:`skyscript.orchestration.faults`), the subprocess runs through that module, which can
-kill the step process in the middle of an episode.
+Fault injection for tests and drills: ``SKYSCRIPT_FAULT_KILL`` in the environment reaches the
+step process, whose runner then kills itself in the middle of an episode
+(see :mod:`skyscript.steps.faults`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import signal
@@ -20,7 +18,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from skyscript.orchestration.commands import StepInvocation, StepLine, parse_step_output
-from skyscript.orchestration.faults import FAULT_ENV
 
 log = logging.getLogger("skyscript.orchestration.local")
 
@@ -55,11 +52,9 @@ class StepProcessError(RuntimeError):
         self.outcome = outcome
 
 
-def step_command(inv: StepInvocation, env: dict[str, str] | None = None) -> list[str]:
+def step_command(inv: StepInvocation) -> list[str]:
     """The command line local mode runs: the ``skyscript`` CLI under this interpreter."""
-    environ = os.environ if env is None else env
-    module = "skyscript.orchestration.faults" if environ.get(FAULT_ENV) else "skyscript.cli"
-    return [sys.executable, "-m", module, *inv.args()]
+    return [sys.executable, "-m", "skyscript.cli", *inv.args()]
 
 
 class LocalStepRunner:
@@ -89,7 +84,7 @@ class LocalStepRunner:
 
     def _subprocess(self, inv: StepInvocation, env: dict[str, str] | None) -> LocalOutcome:
         environ = dict(os.environ if env is None else env)
-        cmd = step_command(inv, environ)
+        cmd = step_command(inv)
         self._proc = proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
         )
@@ -127,21 +122,20 @@ class LocalStepRunner:
         return LocalOutcome(proc.returncode, parse_step_output(stdout), "\n".join(err_tail))
 
     def _inprocess(self, inv: StepInvocation) -> LocalOutcome:
-        from skyscript.cli import cli
+        from skyscript.config import Settings
+        from skyscript.steps.invoke import Invocation, run_invocation
 
-        out = io.StringIO()
-        code = 0
-        with contextlib.redirect_stdout(out):
-            try:
-                cli.main(args=inv.args(), prog_name="skyscript", standalone_mode=False)
-            except SystemExit as exc:
-                code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
-            except Exception as exc:  # noqa: BLE001 - a CLI error is a failed step, reported as such
-                return LocalOutcome(1, parse_step_output(out.getvalue()), f"{type(exc).__name__}: {exc}")
-        text = out.getvalue()
+        try:
+            outcome = run_invocation(Settings(), Invocation(
+                inv.step, inv.drama, list(inv.episodes), list(inv.sources), inv.dag_run_id, inv.try_number,
+                dict(inv.params),
+            ))
+        except Exception as exc:  # noqa: BLE001 - a usage or setup error is a failed step, reported as such
+            return LocalOutcome(1, [], f"{type(exc).__name__}: {exc}")
+        text = "\n".join(outcome.lines())
         for line in text.splitlines():
             self.on_line(line)
-        return LocalOutcome(code, parse_step_output(text))
+        return LocalOutcome(1 if outcome.failed else 0, parse_step_output(text))
 
 
 def run_local(inv: StepInvocation, mode: str = "subprocess", timeout_s: float | None = None,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from skyscript.db.models import Episode, Keyframe, Loss, StepRun
 from skyscript.ids import Keys, slug
 from skyscript.quality.loss import LOST_KEYFRAME_KINDS, loss_report
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 
 log = logging.getLogger("skyscript.quality.gate")

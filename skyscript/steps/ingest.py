@@ -6,99 +6,117 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from skyscript import ids, sources
-from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
-from skyscript.db.models import Episode
-from skyscript.steps.base import Step, StepContext, StepOutput
-from skyscript.store import Area
+from pydantic import BaseModel, ConfigDict, Field
+
+from skyscript import ids
+from skyscript.losses import LossRecord
+from skyscript.steps.base import ObjectRecord, RowSet, RowUpdate, Step, StepOutput
+from skyscript.steps.view import DramaView, EpisodeRow
 
 
-class IngestStep(Step):
+class IngestParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] = Field(
+        default_factory=list, description="files, folders, http(s) URLs or s3://bucket/prefix to ingest"
+    )
+    rehash: bool | None = Field(
+        None, description="digest every local file even when path, size and mtime are unchanged (default: settings.ingest_rehash)"
+    )
+
+
+class IngestStep(Step[IngestParams]):
     name = "ingest"
     version = "1"
     scope = "drama"
-    reads = ("source files",)
-    writes = ("drama", "source", "episode", "private:raw/")
+    reads = ("source:files",)
+    writes = ("source", "drama", "episode", "private:raw")
+    params_model = IngestParams
     description = "register source files as episodes and copy them to the private area"
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
-        uris: list[str] = list(ctx.params.get("sources") or [])
+    def setup(self, settings: Any) -> None:
+        self.settings = settings
+
+    def run(self, view: DramaView, params: IngestParams) -> StepOutput:  # type: ignore[override]
+        from skyscript import sources
+
+        uris = list(params.sources)
         if not uris:
-            raise ValueError("ingest needs params['sources']: files, folders, http(s) URLs or s3:// prefixes")
-        log = ctx.logger(self.name)
-        keys = ids.Keys(ctx.drama_id)
+            raise ValueError("ingest needs sources: files, folders, http(s) URLs or s3:// prefixes")
+        rehash = self.settings.ingest_rehash if params.rehash is None else params.rehash
+        keys = ids.Keys(view.drama_id)
+        out = StepOutput(params={"sources": uris})
         counts = {"files": 0, "new": 0, "unchanged": 0, "duplicate": 0, "empty": 0, "unreachable": 0}
-        losses: list[LossRecord] = []
-        with ctx.db.session() as s:
-            source_id = ids.slug(",".join(uris), 120)
-            lineage.register_source(s, source_id, " ".join(uris), sources.source_kind(uris[0]), ctx.drama_id)
-            lineage.ensure_drama(s, ctx.drama_id, source_id=source_id)
-        seen_digests: dict[str, str] = {}
-        with ctx.db.session() as s:
-            for ep in lineage.episodes_of(s, ctx.drama_id):
-                if ep.content_digest:
-                    seen_digests.setdefault(ep.content_digest, ep.id)
+        source_id = ids.slug(",".join(uris), 120)
+        out.rows.append(RowSet("source", [{"id": source_id, "uri": " ".join(uris), "kind": sources.source_kind(uris[0]),
+                                           "drama_id": view.drama_id}]))
+        out.rows.append(RowSet("drama", [{"id": view.drama_id, "source_id": source_id}]))
+        existing = {e.id: e for e in view.episodes}
+        seen: dict[str, str] = {}
+        for e in view.episodes:
+            if e.content_digest:
+                seen.setdefault(e.content_digest, e.id)
+        episodes: list[dict[str, Any]] = []
         for uri in uris:
             try:
-                files = list(sources.resolve([uri], ctx.settings))
+                files = list(sources.resolve([uri], self.settings, view.media.scratch))
             except sources.SourceError as exc:
-                log.error("source unreachable: %s", exc)
+                view.log.error("source unreachable: %s", exc)
                 counts["unreachable"] += 1
-                losses.append(LossRecord("source", uri, "source_unreachable", str(exc)))
+                out.losses.append(LossRecord("source", uri, "source_unreachable", str(exc)))
                 continue
             for f in files:
                 counts["files"] += 1
-                counts[self._ingest_one(ctx, keys, f, seen_digests, step_run_id, log)] += 1
-        with ctx.db.session() as s:
-            lineage.replace_losses(s, ctx.drama_id, self.name, None, losses, step_run_id)
-        return StepOutput(counts=counts, params={"sources": uris})
+                outcome, row, obj = self._one(view, keys, f, existing, seen, rehash)
+                if outcome == "touched":
+                    assert row is not None
+                    out.updates.append(RowUpdate("episode", row["id"], {"source_mtime_ns": row["source_mtime_ns"]}))
+                    outcome, row = "unchanged", None
+                counts[outcome] += 1
+                if row is not None:
+                    episodes.append(row)
+                if obj is not None:
+                    out.objects.append(obj)
+        out.rows.append(RowSet("episode", episodes))
+        out.counts = counts
+        return out
 
-    def _ingest_one(
-        self,
-        ctx: StepContext,
-        keys: ids.Keys,
-        f: sources.SourceFile,
-        seen: dict[str, str],
-        step_run_id: int,
-        log: Any,
-    ) -> str:
-        ep_id = ids.episode_id(ctx.drama_id, f.name)
+    def _one(
+        self, view: DramaView, keys: ids.Keys, f: Any, existing: dict[str, EpisodeRow], seen: dict[str, str],
+        rehash: bool,
+    ) -> tuple[str, dict[str, Any] | None, ObjectRecord | None]:
+        from skyscript import sources
+        from skyscript.store import Area
+
+        log = view.log
+        ep_id = ids.episode_id(view.drama_id, f.name)
         st = f.path.stat()
-        size = st.st_size
         local = sources.source_kind(f.uri) == "file"
         mtime_ns = st.st_mtime_ns if local else None
-        with ctx.db.session() as s:
-            existing = s.get(Episode, ep_id)
-            if (
-                existing is not None and local and not ctx.settings.ingest_rehash and existing.raw_key
-                and existing.content_digest and existing.source_uri == f.uri
-                and existing.size_bytes == size and existing.source_mtime_ns == mtime_ns
-            ):
-                log.info("%s unchanged (same path, size and mtime), skipped without hashing", f.name)
-                return "unchanged"
-        digest = "sha256:" + ids.sha256_file(str(f.path))
-        with ctx.db.session() as s:
-            existing = s.get(Episode, ep_id)
-            if existing is not None and existing.content_digest == digest and existing.raw_key:
-                log.info("%s unchanged (%s), skipped", f.name, digest[:19])
-                if local and existing.source_mtime_ns != mtime_ns:  # touched, same content: next time no hashing
-                    existing.source_mtime_ns = mtime_ns
-                return "unchanged"
-            other = seen.get(digest)
-            if other is not None and other != ep_id:
-                log.warning("%s has the same content as episode %s, skipped", f.name, other)
-                return "duplicate"
+        old = existing.get(ep_id)
+        if (
+            old is not None and local and not rehash and old.raw_key and old.content_digest
+            and old.source_uri == f.uri and old.size_bytes == st.st_size and old.source_mtime_ns == mtime_ns
+        ):
+            log.info("%s unchanged (same path, size and mtime), skipped without hashing", f.name)
+            return "unchanged", None, None
+        digest = "sha256:" + ids.sha256_file(f.path)
+        if old is not None and old.content_digest == digest and old.raw_key:
+            log.info("%s unchanged (%s), skipped", f.name, digest[:19])
+            if local and old.source_mtime_ns != mtime_ns:  # touched, same content: next time no hashing
+                return "touched", {"id": ep_id, "source_mtime_ns": mtime_ns}, None
+            return "unchanged", None, None
+        other = seen.get(digest)
+        if other is not None and other != ep_id:
+            log.warning("%s has the same content as episode %s, skipped", f.name, other)
+            return "duplicate", None, None
         raw_key = keys.raw_video(ep_id, Path(f.name).suffix or ".bin")
-        ctx.store.put_file(Area.private, raw_key, f.path)
         seen[digest] = ep_id
-        fields: dict[str, Any] = dict(
-            id=ep_id, drama_id=ctx.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
-            size_bytes=size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None, step_run_id=step_run_id,
+        row: dict[str, Any] = dict(
+            id=ep_id, drama_id=view.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
+            size_bytes=st.st_size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None,
         )
-        with ctx.db.session() as s:
-            lineage.upsert_episode(s, **fields)
-        if size == 0:
-            return "empty"
-        log.info("%s ingested as %s (%d bytes)", f.name, ep_id, size)
-        return "new"
+        if st.st_size == 0:
+            return "empty", row, ObjectRecord(Area.private, raw_key, path=f.path)
+        log.info("%s ingested as %s (%d bytes)", f.name, ep_id, st.st_size)
+        return "new", row, ObjectRecord(Area.private, raw_key, path=f.path)

@@ -4,91 +4,62 @@ With a VLM endpoint configured (``SKYSCRIPT_VLM__URL``) the full path runs: VLM 
 JSON repair and correction (``SKYSCRIPT_CORRECTION__URL``), open-vocabulary calibration of the
 objects, face attributes with TTA on conflicts. Without one, the embedded default runs the offline
 face models only (see :mod:`skyscript.keyinfo.fallback`). Either way the step runs on CPU; the
-GPU profile in the registry is for the pods that serve or embed the models.
+GPU profile is for the pods that serve or embed the models.
 
-Writes Annotation kind ``keyinfo`` per keyframe (machine version replaced on re-run, human
-corrections kept), loss rows (``annotation``: vlm_failed / unparseable_json / schema_violation /
-missing_frame; ``object``: hallucination), the raw answers under ``answers/`` in the private area.
-Parameters: ``ctx.params["keyinfo"]`` (:class:`skyscript.keyinfo.extract.KeyInfoParams`).
+Returns a ``keyinfo`` annotation per keyframe, loss rows (``annotation``: vlm_failed /
+unparseable_json / schema_violation; ``keyframe``: frame_missing / frame_unreadable; ``object``:
+hallucination) and the raw answers for ``answers/`` in the private area. Parameters:
+:class:`skyscript.config.KeyInfoSettings` (``SKYSCRIPT_KEYINFO__*``, ``--param keyinfo.NAME=...``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from sqlalchemy import delete
+from skyscript.config import KeyInfoSettings, Settings
+from skyscript.errors import FrameError, MissingWeights, StepError
+from skyscript.ids import combined_digest
+from skyscript.keyinfo.schema import KeyInfo
+from skyscript.losses import LossRecord
+from skyscript.steps.base import GPU_MODEL, AnnotationRecord, Kind, ModelInfo, ObjectRecord, Step, StepOutput
+from skyscript.steps.view import EpisodeView
 
-from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
-from skyscript.steps.base import ModelInfo, Step, StepContext, StepError, StepOutput
-
-
-def _digest(parts: list[str | None]) -> str | None:
-    real = [p for p in parts if p]
-    if not real:
-        return None
-    if len(real) == 1:
-        return real[0]
-    return "sha256:" + hashlib.sha256("|".join(real).encode()).hexdigest()[:32]
+KEYINFO = Kind("keyinfo", KeyInfo, version="1", description="objects and people of the keyframe (paper Tables 4-5)")
 
 
-class KeyInfoStep(Step):
+class KeyInfoStep(Step[KeyInfoSettings]):
     name = "keyinfo"
     version = "1"
-    reads = ("keyframe.private_key", "keyframe.public_key", "annotation:faces", "private:frames/", "public:frames/")
-    writes = ("annotation:keyinfo", "private:answers/", "loss:annotation", "loss:object", "loss:keyframe")
+    resources = GPU_MODEL
+    reads = ("keyframe.private_key", "keyframe.public_key", "faces", "private:frames", "public:frames")
+    writes = ("keyinfo", "private:answers")
+    owns = (KEYINFO,)
+    params_model = KeyInfoSettings
+    settings_field = "keyinfo"
     description = "objects and people per keyframe: VLM + JSON repair + detector calibration + face attributes"
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
-        from skyscript.db.models import Annotation
-        from skyscript.ids import Keys
-        from skyscript.keyinfo.extract import FaceStage, FrameInput, KeyInfoParams, VlmExtractor, faces_of_payload
-        from skyscript.keyinfo.fallback import OfflineExtractor
-        from skyscript.keyinfo.prompts import prompt_set
+    def setup(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loaded: dict[tuple[str, ...], Any] = {}
+
+    def teardown(self) -> None:
+        for face_backend, detector, vlm, corrector in self._loaded.values():
+            for client in (vlm, corrector):
+                if client is not None:
+                    client.close()
+        self._loaded.clear()
+
+    def _models(self, params: KeyInfoSettings) -> tuple[Any, Any, Any, Any]:
+        """Face backend, detector, VLM and corrector clients for these parameters, loaded once."""
         from skyscript.keyinfo.vlm_client import BackendUnavailable, LmdeployPipelineBackend, OpenAIChatClient
         from skyscript.models.detectors import load_detector
         from skyscript.models.faces import OfflineFaceBackend, load_face_backend
-        from skyscript.models.weights import MissingWeights, WeightSpec, resolve
-        from skyscript.store import Area, ObjectNotFound
-        from skyscript.video.shot_size import ShotSizeRules
+        from skyscript.models.weights import WeightSpec, resolve
 
-        assert episode_id is not None
-        log = ctx.logger(self.name, episode_id)
-        params = KeyInfoParams.from_params(ctx.params)
-        settings = ctx.settings
-        keys = Keys(ctx.drama_id)
-        losses: list[LossRecord] = []
-
-        frames: list[FrameInput] = []
-        with ctx.db.session() as s:
-            rows = [(kf.id, kf.frame_index, kf.shot_index, kf.private_key, kf.public_key)
-                    for kf in lineage.keyframes_of(s, episode_id, valid_only=True)]
-            face_payloads = {}
-            for kf_id, *_ in rows:
-                ann = lineage.annotation_of(s, kf_id, "faces")
-                face_payloads[kf_id] = ann.payload if ann is not None else None
-        for kf_id, frame_index, shot_index, private_key, public_key in rows:
-            try:
-                if not private_key:
-                    raise ObjectNotFound("the keyframe has no private frame key")
-                data = ctx.store.get_bytes(Area.private, private_key)
-            except ObjectNotFound as exc:
-                losses.append(LossRecord("keyframe", kf_id, "missing_frame", str(exc)))
-                continue
-            public = None
-            if public_key:
-                try:
-                    public = ctx.store.get_bytes(Area.public, public_key)
-                except ObjectNotFound:
-                    public = None
-            payload = face_payloads[kf_id]
-            w = int(payload.get("width") or 100000) if payload else 100000
-            h = int(payload.get("height") or 100000) if payload else 100000
-            frames.append(FrameInput(kf_id, frame_index, shot_index, data, public, faces_of_payload(payload, w, h)))
-        if not rows:
-            log.warning("no valid keyframes (have the scan and quality steps run?)")
-
+        key = (params.face_backend, params.detector, str(params.detector_weights), params.vlm_backend, params.lmdeploy_model)
+        if key in self._loaded:
+            return self._loaded[key]  # type: ignore[no-any-return]
+        settings = self.settings
         try:
             if params.face_backend == "none":
                 face_backend = None
@@ -97,61 +68,79 @@ class KeyInfoStep(Step):
             else:
                 face_backend = load_face_backend(settings, params.face_backend)
             detector = load_detector(settings, params.detector, params.detector_weights)
-        except MissingWeights as exc:
-            raise StepError(str(exc)) from exc
-        faces = FaceStage(face_backend, params.tta)
-        shot_rules = ShotSizeRules.from_settings(settings.video)
-
-        vlm: Any = None
-        corrector = None
-        try:
+            vlm: Any = None
             if params.vlm_backend == "lmdeploy":
-                try:
-                    ckpt = resolve(settings, WeightSpec("VLM checkpoint (lmdeploy)", params.lmdeploy_model))
-                    vlm = LmdeployPipelineBackend(str(ckpt.path), model_id=params.lmdeploy_model)
-                except (MissingWeights, BackendUnavailable) as exc:
-                    raise StepError(str(exc)) from exc
+                ckpt = resolve(settings, WeightSpec("VLM checkpoint (lmdeploy)", params.lmdeploy_model))
+                vlm = LmdeployPipelineBackend(str(ckpt.path), model_id=params.lmdeploy_model)
             elif settings.vlm.url:
                 vlm = OpenAIChatClient(settings.vlm)
-            if vlm is not None:
-                corrector = OpenAIChatClient(settings.correction) if settings.correction.url else None
-                extractor: Any = VlmExtractor(ctx.store, keys, params, vlm, corrector, detector, faces, shot_rules, log)
-            else:
-                extractor = OfflineExtractor(params, detector, faces, shot_rules)
-            result = extractor.run(episode_id, frames)
-        finally:
-            for client in (vlm, corrector):
-                if client is not None:
-                    client.close()
+        except (MissingWeights, BackendUnavailable) as exc:
+            raise StepError(str(exc)) from exc
+        corrector = OpenAIChatClient(settings.correction) if vlm is not None and settings.correction.url else None
+        self._loaded[key] = (face_backend, detector, vlm, corrector)
+        return self._loaded[key]  # type: ignore[no-any-return]
+
+    def run(self, view: EpisodeView, params: KeyInfoSettings) -> StepOutput:  # type: ignore[override]
+        from skyscript.ids import Keys
+        from skyscript.keyinfo.extract import FaceStage, FrameInput, VlmExtractor
+        from skyscript.keyinfo.fallback import OfflineExtractor
+        from skyscript.keyinfo.prompts import prompt_set
+        from skyscript.models.faces import confirmed_face_boxes
+        from skyscript.store import Area
+        from skyscript.video.shot_size import ShotSizeRules
+
+        settings = self.settings
+        out = StepOutput()
+        frames: list[FrameInput] = []
+        valid = view.valid_keyframes
+        for kf in valid:
+            try:
+                data = view.media.frame_bytes(kf.private_key)
+            except FrameError as exc:
+                out.losses.append(LossRecord("keyframe", kf.id, exc.reason, exc.detail))
+                continue
+            try:
+                public = view.media.frame_bytes(kf.public_key, Area.public) if kf.public_key else None
+            except FrameError:
+                public = None
+            faces = view.payload(kf.id, "faces")
+            boxes = confirmed_face_boxes(faces) if faces is not None else None
+            frames.append(FrameInput(kf.id, kf.frame_index, kf.shot_index, data, public, boxes))
+        if not valid:
+            view.log.warning("no valid keyframes (have the scan and quality steps run?)")
+        missing = len(out.losses)
+
+        face_backend, detector, vlm, corrector = self._models(params)
+        faces_stage = FaceStage(face_backend, params.tta)
+        shot_rules = ShotSizeRules.from_settings(settings.shot_size)
+        if vlm is not None:
+            extractor: Any = VlmExtractor(Keys(view.drama_id), params, vlm, corrector, detector, faces_stage, shot_rules, view.log)
+        else:
+            extractor = OfflineExtractor(params, detector, faces_stage, shot_rules)
+        result = extractor.run(view.id, frames)
 
         vlm_name = (settings.vlm.model if params.vlm_backend == "endpoint" else params.lmdeploy_model) if vlm else None
         source = (f"vlm:{vlm_name}" if vlm is not None else "offline") + (
             f"+{face_backend.name}-faces" if face_backend is not None else "") + (
             f"+{detector.name}" if detector is not None else "")
-        lost_ids = {l.item_id for l in result.losses if l.item_kind == "annotation"}
-        with ctx.db.session() as s:
-            for fr in result.frames:
-                if fr.keyinfo is not None:
-                    lineage.put_annotation(s, fr.keyframe_id, "keyinfo", fr.keyinfo.model_dump(mode="json"),
-                                           source, step_run_id)
-            if lost_ids:  # an earlier machine answer for a frame lost now is stale
-                s.execute(delete(Annotation).where(Annotation.keyframe_id.in_(lost_ids), Annotation.kind == "keyinfo",
-                                                   Annotation.author.is_(None)))
-            lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses + result.losses, step_run_id)
-
-        counts = {"keyframes": len(rows), "missing_frames": len(losses), **result.counts}
+        out.annotations = [AnnotationRecord(fr.keyframe_id, KEYINFO.name, fr.keyinfo, source)
+                           for fr in result.frames if fr.keyinfo is not None]
+        out.objects = [ObjectRecord(Area.private, k, data=body, content_type="application/json")
+                       for k, body in result.answers.items()]
+        out.losses += result.losses
+        out.counts = {"keyframes": len(valid), "missing_frames": missing, **result.counts}
         for k in ("answers_parsed", "answers_repaired", "answers_corrected", "answers_lost"):
             if vlm is not None:
-                counts.setdefault(k, 0)
+                out.counts.setdefault(k, 0)
         model_ids = [f"vlm={vlm_name}" if vlm is not None else "vlm=none",
                      f"faces={face_backend.name}" if face_backend is not None else "faces=none",
                      f"detector={detector.model_id}" if detector is not None else "detector=none"]
-        weights = _digest([face_backend.weights_digest if face_backend is not None else None,
-                           detector.weights_digest if detector is not None else None])
-        return StepOutput(
-            counts=counts,
-            model=ModelInfo(model_id=";".join(model_ids), weights_digest=weights,
-                            prompt_digest=prompt_set().digest if vlm is not None else None),
-            params={"keyinfo": params.model_dump(mode="json"), "vlm_url": settings.vlm.url,
-                    "correction_url": settings.correction.url},
+        digests = [d for d in (face_backend.weights_digest if face_backend is not None else None,
+                               detector.weights_digest if detector is not None else None) if d]
+        out.model = ModelInfo(
+            model_id=";".join(model_ids),
+            weights_digest=digests[0] if len(digests) == 1 else combined_digest(digests) if digests else None,
+            prompt_digest=prompt_set().digest if vlm is not None else None,
         )
+        out.params = {"vlm_url": settings.vlm.url, "correction_url": settings.correction.url}
+        return out

@@ -1,6 +1,7 @@
-"""Privacy: publish a masked copy of every keyframe. Faces (Haar cascades) and the text the
-``ocr`` annotation marks for masking are mosaicked; the copy goes to the public area under the
-keyframe's private key, and the keyframe records its public key and digest and its face count.
+"""Privacy: publish a masked copy of every keyframe. Faces (Haar cascades + dlib HOG) and the
+text the ``ocr`` annotation marks for masking are mosaicked; the copy goes to the public area
+under the keyframe's private key, and the keyframe's public key, digest and face count follow
+the ``privacy`` and ``faces`` annotations.
 
 A frame is published only after its text was read: a keyframe with no ``ocr`` annotation is a
 loss (``ocr_missing``) rather than a frame with name captions left in clear. Faces an annotator
@@ -9,109 +10,93 @@ added to a corrected ``faces`` annotation are masked too.
 
 from __future__ import annotations
 
-from typing import Any
-
-from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
-from skyscript.steps.base import ModelInfo, Step, StepContext, StepOutput
-from skyscript.steps.media import readable_keyframes
 
 
-class PrivacyStep(Step):
+from skyscript import ids
+from skyscript.config import PrivacySettings, Settings
+from skyscript.losses import LossRecord
+from skyscript.schemas.annotations import FacesPayload, MaskRegionPayload, OcrPayload, PrivacyPayload
+from skyscript.steps.base import CPU_VIDEO, AnnotationRecord, Kind, ModelInfo, ObjectRecord, Step, StepOutput
+from skyscript.steps.view import EpisodeView
+
+FACES = Kind(
+    "faces", FacesPayload, version="1", description="face detections (all masked) and the faces they make up",
+    columns=lambda p: {"face_count": len(p.confirmed())}, column_names=("face_count",),
+)
+PRIVACY = Kind(
+    "privacy", PrivacyPayload, version="1", description="how the published copy was masked, and where it is",
+    columns=lambda p: {"public_key": p.public_key, "public_digest": p.public_digest},
+    column_names=("public_key", "public_digest"),
+)
+
+
+class PrivacyStep(Step[PrivacySettings]):
     name = "privacy"
     version = "2"
-    reads = ("keyframe.private_key", "private:frames/", "annotation:ocr")
-    writes = (
-        "public:frames/",
-        "annotation:faces",
-        "annotation:privacy",
-        "keyframe.face_count",
-        "keyframe.public_key",
-        "keyframe.public_digest",
-        "loss:keyframe",
-    )
+    resources = CPU_VIDEO
+    reads = ("keyframe.private_key", "private:frames", "ocr")
+    writes = ("faces", "privacy", "public:frames", "keyframe.face_count", "keyframe.public_key", "keyframe.public_digest")
+    owns = (FACES, PRIVACY)
+    params_model = PrivacySettings
+    settings_field = "privacy"
     description = "detect faces; mosaic faces and caption/name text on the published keyframe copy"
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
+    def setup(self, settings: Settings) -> None:
+        from skyscript.models.face_detect import FaceDetector
+
+        self.detector = FaceDetector.from_settings(settings.faces)
+        self.weights_digest = self.detector.weights_digest()
+
+    def run(self, view: EpisodeView, params: PrivacySettings) -> StepOutput:  # type: ignore[override]
+        from skyscript.imaging import encode_jpeg
+        from skyscript.models.face_detect import faces_from_payload
         from skyscript.store import Area
-        from skyscript.video.faces import FaceDetector, faces_from_payload
-        from skyscript.video.frames import encode_jpeg
-        from skyscript.video.ocr import mask_regions_of_payload
         from skyscript.video.privacy import mosaic
 
-        assert episode_id is not None
-        log = ctx.logger(self.name, episode_id)
-        video = ctx.settings.video
-        detector = FaceDetector.from_settings(video)
-
-        with ctx.db.session() as s:
-            frames = [(kf.id, kf.private_key) for kf in lineage.keyframes_of(s, episode_id)]
-            ocr: dict[str, dict[str, Any]] = {}
-            human_faces: dict[str, dict[str, Any]] = {}
-            for kf_id, _ in frames:
-                ann = lineage.annotation_of(s, kf_id, "ocr")
-                if ann is not None:
-                    ocr[kf_id] = ann.payload
-                fa = lineage.annotation_of(s, kf_id, "faces")
-                if fa is not None and fa.author is not None:
-                    human_faces[kf_id] = fa.payload
-        if not frames:
+        log = view.log
+        if not view.keyframes:
             log.warning("no keyframes to mask (has the scan step run?)")
-
-        written: list[dict[str, Any]] = []
-        losses: list[LossRecord] = []
-        for kf_id, key, img in readable_keyframes(ctx, frames, losses, log):
-            if kf_id not in ocr:
-                log.warning("keyframe %s not published: its text has not been read", kf_id)
-                losses.append(LossRecord("keyframe", kf_id, "ocr_missing", "no ocr annotation: run the text step first"))
+        out = StepOutput()
+        face_count = face_regions = text_regions = 0
+        for kf, img in view.media.readable(view.keyframes, out.losses, log):
+            ocr: OcrPayload | None = view.payload(kf.id, "ocr")
+            if ocr is None:
+                log.warning("keyframe %s not published: its text has not been read", kf.id)
+                out.losses.append(LossRecord("keyframe", kf.id, "ocr_missing", "no ocr annotation: run the text step first"))
                 continue
-            found = detector.detect(img)
+            found = self.detector.detect(img)
             face_boxes = found.mask_regions()
-            face_count = found.count
-            if kf_id in human_faces:
-                corrected = faces_from_payload(human_faces[kf_id])
-                face_boxes += [f.xyxy for f in corrected]
-                face_count = sum(1 for f in corrected if f.confirmed)
-            masked, regions = mosaic(
-                img, face_boxes, mask_regions_of_payload(ocr[kf_id]), block=video.mosaic_block, padding=video.mask_padding
-            )
-            obj = ctx.store.put_bytes(Area.public, key, encode_jpeg(masked, video.jpeg_quality), "image/jpeg")
-            written.append(
-                {
-                    "id": kf_id,
-                    "faces": found.to_payload(),
-                    "face_count": face_count,
-                    "privacy": {
-                        "block": video.mosaic_block,
-                        "padding": video.mask_padding,
-                        "regions": [r.to_dict() for r in regions],
-                        "public_key": key,
-                        "public_digest": obj.digest,
-                    },
-                    "public_key": key,
-                    "public_digest": obj.digest,
-                }
-            )
-
-        with ctx.db.session() as s:
-            for w in written:
-                lineage.put_annotation(s, w["id"], "faces", w["faces"], detector.source, step_run_id)
-                lineage.put_annotation(s, w["id"], "privacy", w["privacy"], "mosaic", step_run_id)
-                lineage.update_keyframe(
-                    s, w["id"], face_count=w["face_count"], public_key=w["public_key"], public_digest=w["public_digest"]
-                )
-            lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses, step_run_id)
-
-        counts = {
-            "keyframes": len(frames),
-            "published": len(written),
-            "lost": len(losses),
-            "faces": sum(w["face_count"] for w in written),
-            "face_regions": sum(1 for w in written for r in w["privacy"]["regions"] if r["source"] == "face"),
-            "text_regions": sum(1 for w in written for r in w["privacy"]["regions"] if r["source"] == "text"),
+            count = found.count
+            corrected = view.current(kf.id, FACES.name)
+            if corrected is not None and corrected.human:
+                human = faces_from_payload(corrected.payload)
+                face_boxes += [f.xyxy for f in human]
+                count = sum(1 for f in human if f.confirmed)
+            masked, regions = mosaic(img, face_boxes, ocr.mask_regions(), block=params.mosaic_block, padding=params.mask_padding)
+            assert kf.private_key is not None  # readable() only yields stored frames
+            jpeg = encode_jpeg(masked, params.jpeg_quality)
+            out.objects.append(ObjectRecord(Area.public, kf.private_key, data=jpeg, content_type="image/jpeg"))
+            out.annotations.append(AnnotationRecord(kf.id, FACES.name, found.to_payload(), self.detector.source))
+            out.annotations.append(AnnotationRecord(kf.id, PRIVACY.name, PrivacyPayload(
+                block=params.mosaic_block, padding=params.mask_padding,
+                regions=[MaskRegionPayload(xyxy=r.xyxy, source=r.source) for r in regions],
+                public_key=kf.private_key, public_digest=ids.content_digest(jpeg),
+            ), "mosaic"))
+            face_count += count
+            face_regions += sum(1 for r in regions if r.source == "face")
+            text_regions += sum(1 for r in regions if r.source == "text")
+        published = sum(1 for a in out.annotations if a.kind == PRIVACY.name)
+        out.counts = {
+            "keyframes": len(view.keyframes),
+            "published": published,
+            "lost": len(out.losses),
+            "faces": face_count,
+            "face_regions": face_regions,
+            "text_regions": text_regions,
         }
-        return StepOutput(
-            counts=counts,
-            model=ModelInfo(model_id=detector.model_id, weights_digest=detector.weights_digest()),
-            params={**detector.params(), "mosaic_block": video.mosaic_block, "mask_padding": video.mask_padding},
-        )
+        out.model = ModelInfo(model_id=self.detector.model_id, weights_digest=self.weights_digest)
+        out.params = dict(self.detector.params())
+        return out
+
+
+

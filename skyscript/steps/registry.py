@@ -1,68 +1,194 @@
-"""The pipeline's steps in data-flow order (DESIGN.md).
+"""The pipeline: its steps, one line each, and the graph derived from what they read and write.
 
-This module is light on purpose: DAG files import it at parse time, so it names each step's
-class by import path and carries its scope and resource profile, and imports nothing heavy.
-A new step joins the pipeline by adding a :class:`StepSpec` here; the DAGs, the local runner
-and the CLI all read this list.
+A new step joins by one module and one line in :data:`STEPS`. The DAG files, the local runner and
+the CLI read :data:`PIPELINE`. Step modules keep heavy imports inside ``setup``/``run``, so this
+module (and every DAG parse) loads no database driver, no SQLAlchemy and no model runtime.
+
+``SKYSCRIPT_EXTRA_STEPS`` (comma-separated ``module:Class``) appends steps from other packages,
+for plugins and tests; they join the graph like the built-in ones.
+
+What flows between steps (``Step.reads`` / ``Step.writes``):
+
+* an annotation kind, e.g. ``ocr`` (its owner declares it in ``Step.owns``);
+* a table's rows, ``keyframe``, or one column, ``keyframe.text_area_ratio``;
+* a store area, ``private:frames``;
+* ``source:...``: input from outside the pipeline (the files ingest is pointed at).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Iterable, Iterator
 
-from skyscript.steps.base import Resources, Scope, Step
+from skyscript.steps.base import Kind, Resources, Scope, Step
 
-CPU_LIGHT = Resources(cpu=0.5, memory_gi=1.0, image="skyscript-cpu")
-CPU_VIDEO = Resources(cpu=2.0, memory_gi=4.0, image="skyscript-cpu")
-GPU_MODEL = Resources(cpu=4.0, memory_gi=16.0, gpu=1, image="skyscript-gpu")
+STEPS: tuple[str, ...] = (
+    "skyscript.steps.ingest:IngestStep",
+    "skyscript.steps.probe:ProbeStep",
+    "skyscript.steps.scan:ScanStep",
+    "skyscript.steps.text:TextStep",
+    "skyscript.steps.privacy:PrivacyStep",
+    "skyscript.steps.shot_size:ShotSizeStep",
+    "skyscript.steps.keyinfo:KeyInfoStep",
+)
+
+EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"
+
+
+def load_class(target: str) -> type[Step[Any]]:
+    module, _, cls = target.partition(":")
+    try:
+        step_cls = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise ImportError(f"step {target!r} cannot be imported: {exc}") from exc
+    if not (isinstance(step_cls, type) and issubclass(step_cls, Step)):
+        raise TypeError(f"{target} is not a Step subclass")
+    return step_cls
+
+
+def provides(item: str, writes: Iterable[str]) -> bool:
+    """Whether a step writing ``writes`` provides ``item``: the same name, or the table whose
+    column it is (``keyframe`` provides ``keyframe.private_key``)."""
+    return any(item == w or (("." in item) and item.split(".", 1)[0] == w) for w in writes)
 
 
 @dataclass(frozen=True)
 class StepSpec:
+    """One step of the pipeline as the DAGs and the CLI see it (read off the step class)."""
+
     name: str
-    target: str  # "module:Class"
+    target: str
     scope: Scope
     resources: Resources
     description: str
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # the steps whose outputs it reads
 
-    def load(self) -> Step:
-        module, _, cls = self.target.partition(":")
-        step_cls = getattr(importlib.import_module(module), cls)
-        if step_cls.name != self.name:
-            raise RuntimeError(f"{self.target} is named {step_cls.name!r}, registry says {self.name!r}")
-        return step_cls()
+    def load(self) -> Step[Any]:
+        return load_class(self.target)()
 
 
-PIPELINE: tuple[StepSpec, ...] = (
-    StepSpec("ingest", "skyscript.steps.ingest:IngestStep", "drama", CPU_LIGHT,
-             "register source files, digest them, copy raw media to the private area"),
-    StepSpec("probe", "skyscript.steps.probe:ProbeStep", "episode", CPU_LIGHT,
-             "read fps, frame count, size, duration and codec; quarantine unreadable files"),
-    StepSpec("scan", "skyscript.steps.scan:ScanStep", "episode", CPU_VIDEO,
-             "one decode pass: shots and transitions, keyframes, frame quality, camera movement"),
-    StepSpec("text", "skyscript.steps.text:TextStep", "episode", CPU_VIDEO,
-             "OCR keyframes: text boxes, text area ratio, subtitles, captions to mask"),
-    StepSpec("privacy", "skyscript.steps.privacy:PrivacyStep", "episode", CPU_VIDEO,
-             "detect faces; publish keyframes with faces and caption/name text mosaicked"),
-    StepSpec("shot_size", "skyscript.steps.shot_size:ShotSizeStep", "episode", CPU_LIGHT,
-             "shot size (wide/full/medium/close-up/extreme close-up) from the main face or person"),
-    StepSpec("keyinfo", "skyscript.steps.keyinfo:KeyInfoStep", "episode", GPU_MODEL,
-             "objects and people per keyframe: VLM + JSON repair + detector calibration + face attributes "
-             "(offline face models when no VLM is configured)"),
-)
+class Pipeline:
+    """The steps in data-flow order, with the dependencies between them."""
+
+    def __init__(self, targets: Iterable[str]) -> None:
+        self.targets = tuple(targets)
+        self.classes = [load_class(t) for t in self.targets]
+        names = [c.name for c in self.classes]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"step names used twice: {sorted(dupes)}")
+
+    @classmethod
+    def default(cls, environ: dict[str, str] | None = None) -> "Pipeline":
+        extra = (os.environ if environ is None else environ).get(EXTRA_ENV, "")
+        return cls(STEPS + tuple(t.strip() for t in extra.split(",") if t.strip()))
+
+    @cached_property
+    def specs(self) -> tuple[StepSpec, ...]:
+        out: list[StepSpec] = []
+        for target, c in zip(self.targets, self.classes):
+            earlier = out
+            after = tuple(
+                s.name for s in earlier
+                if any(provides(r, s.writes) for r in c.reads)
+            )
+            out.append(StepSpec(c.name, target, c.scope, c.resources, c.description, c.reads, c.writes, after))
+        return tuple(out)
+
+    def __iter__(self) -> Iterator[StepSpec]:
+        return iter(self.specs)
+
+    def get(self, name: str) -> StepSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"unknown step {name!r}; known steps: {', '.join(self.names())}")
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.specs]
+
+    def episode_steps(self) -> list[StepSpec]:
+        return [s for s in self.specs if s.scope == "episode"]
+
+    def drama_steps(self) -> list[StepSpec]:
+        """Drama-scope steps after ingest: they run once the episode steps are done."""
+        return [s for s in self.specs if s.scope == "drama" and s.name != "ingest"]
+
+    def kinds(self) -> dict[str, Kind]:
+        out: dict[str, Kind] = {}
+        for c in self.classes:
+            for k in c.owns:
+                if k.name in out:
+                    raise ValueError(f"annotation kind {k.name!r} is owned by two steps")
+                out[k.name] = k
+        return out
+
+    def owner(self, kind: str) -> str:
+        for c in self.classes:
+            if any(k.name == kind for k in c.owns):
+                return c.name
+        raise KeyError(f"no step owns annotation kind {kind!r}")
+
+    def problems(self) -> list[str]:
+        """What is wrong with the graph: an input no earlier step writes, a kind written but not
+        owned, a step reading what only a later step writes."""
+        out: list[str] = []
+        kinds = self.kinds()
+        for i, spec in enumerate(self.specs):
+            cls = self.classes[i]
+            owned = {k.name for k in cls.owns}
+            for w in spec.writes:
+                if w in kinds and w not in owned:
+                    out.append(f"{spec.name} writes annotation kind {w!r}, owned by {self.owner(w)}")
+            for k in owned:
+                if k not in spec.writes:
+                    out.append(f"{spec.name} owns kind {k!r} but does not list it in writes")
+            for r in spec.reads:
+                if r.startswith("source:") or r in owned:
+                    continue
+                before = [s for s in self.specs[:i] if provides(r, s.writes)]
+                if not before:
+                    later = [s.name for s in self.specs[i + 1:] if provides(r, s.writes)]
+                    out.append(
+                        f"{spec.name} reads {r!r}, which no earlier step writes"
+                        + (f" (only {', '.join(later)}, later)" if later else "")
+                    )
+                if spec.scope == "episode" and all(s.scope == "drama" and s.name != "ingest" for s in before):
+                    out.append(f"episode step {spec.name} reads {r!r} from a drama step, which runs after it")
+        return out
+
+    def describe(self) -> list[str]:
+        """The graph, one line per step: what it reads and from whom, what it writes."""
+        lines = []
+        for spec in self.specs:
+            r = spec.resources
+            gpu = f" gpu={r.gpu}" if r.gpu else ""
+            lines.append(f"{spec.name:<10} {spec.scope:<7} cpu={r.cpu} mem={r.memory_gi}Gi{gpu} image={r.image}  {spec.description}")
+            lines.append(f"{'':<10} after: {', '.join(spec.after) or '-'}")
+            lines.append(f"{'':<10} reads: {', '.join(spec.reads) or '-'}")
+            lines.append(f"{'':<10} writes: {', '.join(spec.writes) or '-'}")
+        return lines
+
+
+PIPELINE = Pipeline.default()
 
 
 def get(name: str) -> StepSpec:
-    for spec in PIPELINE:
-        if spec.name == name:
-            return spec
-    raise KeyError(f"unknown step {name!r}; known steps: {', '.join(s.name for s in PIPELINE)}")
+    return PIPELINE.get(name)
 
 
 def episode_steps() -> list[StepSpec]:
-    return [s for s in PIPELINE if s.scope == "episode"]
+    return PIPELINE.episode_steps()
+
+
+def drama_steps() -> list[StepSpec]:
+    return PIPELINE.drama_steps()
 
 
 def names() -> list[str]:
-    return [s.name for s in PIPELINE]
+    return PIPELINE.names()

@@ -1,6 +1,7 @@
-"""Scan: the single decode pass over an episode. Writes its shots (with transition and camera
-movement), its keyframes (unmasked JPEG in the private area, sharpness, validity) and a loss
-row for every invalid keyframe. A re-run replaces all of these and nothing else."""
+"""Scan: the single decode pass over an episode. Returns its shots (with transition and camera
+movement), its keyframes (unmasked JPEG for the private area, sharpness, validity) and a loss
+row for every invalid keyframe. The runner replaces all of these and nothing else (and removes
+the frames of keyframes a re-run no longer picks)."""
 
 from __future__ import annotations
 
@@ -9,34 +10,34 @@ from pathlib import Path
 from typing import Any
 
 from skyscript import ids
-from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
-from skyscript.db.models import Episode
-from skyscript.steps.base import BadInput, Step, StepContext, StepOutput
-from skyscript.steps.media import local_copy
-from skyscript.store import Area
+from skyscript.config import ScanSettings
+from skyscript.errors import BadInput
+from skyscript.losses import LossRecord
+from skyscript.steps.base import CPU_VIDEO, ObjectRecord, RowSet, Step, StepOutput
+from skyscript.steps.view import EpisodeView
 
 
-class ScanStep(Step):
+class ScanStep(Step[ScanSettings]):
     name = "scan"
     version = "3"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals; 3: times from frame timestamps
-    reads = ("private:raw/",)
-    writes = ("shot", "keyframe", "private:frames/", "loss(keyframe)")
-    description = "one decode pass: shots, transitions, keyframes, frame quality, camera movement"
+    resources = CPU_VIDEO
+    reads = ("private:raw", "episode.frame_count")
+    writes = ("shot", "keyframe", "private:frames")
+    params_model = ScanSettings
+    settings_field = "scan"
+    description = "one decode pass: shots and transitions, keyframes, frame quality, camera movement"
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
+    def run(self, view: EpisodeView, vs: ScanSettings) -> StepOutput:  # type: ignore[override]
+        from skyscript.store import Area
         from skyscript.video.scan import scan_video
 
-        assert episode_id is not None
-        log = ctx.logger(self.name, episode_id)
-        vs = ctx.settings.video
-        keys = ids.Keys(ctx.drama_id)
-        with ctx.db.session() as s:
-            ep = s.get(Episode, episode_id)
-            if ep is None:
-                raise LookupError(f"no episode {episode_id!r}")
-            raw_key, name, probed = ep.raw_key, ep.source_name, ep.frame_count
-        with tempfile.TemporaryDirectory(prefix="skyscript-scan-") as tmp, local_copy(ctx, raw_key) as path:
+        log = view.log
+        ep = view.episode
+        episode_id = ep.id
+        keys = ids.Keys(view.drama_id)
+        raw_key, name, probed = ep.raw_key, ep.source_name, ep.frame_count
+        objects: list[ObjectRecord] = []
+        with tempfile.TemporaryDirectory(prefix="scan-", dir=view.media.scratch) as tmp, view.media.raw_video(raw_key) as path:
             result = scan_video(path, vs, Path(tmp), label=name, log=log)
             if probed and result.frames < vs.min_decoded_ratio * probed:
                 raise BadInput("truncated", f"{name}: {result.frames} frames decode, probe counted {probed}")
@@ -60,19 +61,19 @@ class ScanStep(Step):
                         **shot.camera.as_extra(),
                         **({"camera_handheld": True} if shot.camera.detail.get("handheld") else {}),
                     },
-                    "step_run_id": step_run_id,
                 })
                 for kf in shot.keyframes:
                     kid = ids.keyframe_id(episode_id, kf.frame_index)
                     key = keys.frame(episode_id, sp.index, kf.frame_index)
-                    stored = ctx.store.put_bytes(Area.private, key, kf.jpeg_path.read_bytes(), "image/jpeg")
+                    jpeg = kf.jpeg_path.read_bytes()
+                    objects.append(ObjectRecord(Area.private, key, data=jpeg, content_type="image/jpeg"))
                     q = kf.quality
                     kf_rows.append({
                         "id": kid, "episode_id": episode_id, "shot_id": sid, "shot_index": sp.index,
                         "frame_index": kf.frame_index, "timestamp_s": round(result.time_of(kf.frame_index), 6),
                         "sharpness": round(kf.sharpness, 3), "valid": kf.verdict.valid,
                         "invalid_reason": kf.verdict.reason,
-                        "private_key": key, "private_digest": stored.digest,
+                        "private_key": key, "private_digest": ids.content_digest(jpeg),
                         "extra": {
                             "directional_sharpness": round(q.directional_min, 3),
                             "blur_anisotropy": round(q.anisotropy, 4),
@@ -81,23 +82,12 @@ class ScanStep(Step):
                             "dhash": f"{kf.dhash:016x}", "width": kf.width, "height": kf.height,
                             "analysis_width": result.analysis_size[0],
                         },
-                        "step_run_id": step_run_id,
                     })
                     if not kf.verdict.valid:
                         losses.append(LossRecord(
                             "keyframe", kid, kf.verdict.reason or "invalid",
                             f"sharpness {kf.sharpness:.1f}, weakest direction {q.directional_min:.1f}, flat {q.flat_share:.2f}",
                         ))
-        with ctx.db.session() as s:
-            stale = {k.private_key for k in lineage.keyframes_of(s, episode_id)} - {r["private_key"] for r in kf_rows}
-            lineage.replace_shots(s, episode_id, shot_rows)
-            lineage.replace_keyframes(s, episode_id, kf_rows)
-            lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses, step_run_id)
-        for key in stale:  # frames of keyframes this run no longer picks: the private and the published copy
-            if key:
-                for area in (Area.private, Area.public):
-                    if ctx.store.exists(area, key):
-                        ctx.store.delete(area, key)
         counts = {
             "frames": result.frames,
             "shots": len(shot_rows),
@@ -108,17 +98,12 @@ class ScanStep(Step):
         }
         log.info("%s", counts)
         return StepOutput(
+            rows=[RowSet("shot", shot_rows, "replace"), RowSet("keyframe", kf_rows, "replace")],
+            objects=objects,
+            losses=losses,
             counts=counts,
             params={
-                "analysis_width": result.analysis_size[0],
-                "pass_width": result.pass_size[0],
-                "pass_interpolation": vs.pass_interpolation,
-                "content_threshold": vs.content_threshold,
-                "adaptive_threshold": vs.adaptive_threshold,
-                "keyframes_per_shot": vs.keyframes_per_shot,
-                "blur_threshold": vs.blur_threshold,
-                "motion_blur_threshold": vs.motion_blur_threshold,
-                "occlusion_threshold": vs.occlusion_threshold,
-                "occlusion_rise": vs.occlusion_rise,
+                "effective_analysis_width": result.analysis_size[0],
+                "effective_pass_width": result.pass_size[0],
             },
         )

@@ -1,97 +1,96 @@
 """Shot size: label every keyframe wide / full / medium / close_up / extreme_close_up from the
 size of its main face (the ``faces`` annotation the privacy step wrote), falling back to the
 HOG people detector, and to ``None`` when no person is found (see
-:mod:`skyscript.video.shot_size` for the mapping). Writes a ``shot_size`` annotation and
-``Keyframe.shot_type``; an annotator's correction of the annotation wins over the machine."""
+:mod:`skyscript.video.shot_size` for the mapping). Writes a ``shot_size`` annotation;
+``Keyframe.shot_type`` follows the current version, so an annotator's correction wins."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
-from skyscript.steps.base import ModelInfo, Step, StepContext, StepOutput
+from skyscript.config import Settings, ShotSizeSettings
+from skyscript.errors import FrameError
+from skyscript.losses import LossRecord
+from skyscript.schemas.annotations import FacesPayload, ShotSizePayload
+from skyscript.steps.base import AnnotationRecord, Kind, ModelInfo, Step, StepOutput
+from skyscript.steps.view import EpisodeView
 
-if TYPE_CHECKING:
-    import numpy as np
+SHOT_SIZE = Kind(
+    "shot_size", ShotSizePayload, version="1", description="shot size from the main face or person height",
+    columns=lambda p: {"shot_type": p.shot_type.value if p.shot_type is not None else None},
+    column_names=("shot_type",),
+)
 
 
-class ShotSizeStep(Step):
+class ShotSizeStep(Step[ShotSizeSettings]):
     name = "shot_size"
     version = "2"
-    reads = ("annotation:faces", "keyframe.private_key", "private:frames/")
-    writes = ("annotation:shot_size", "keyframe.shot_type", "loss:keyframe")
+    reads = ("faces", "keyframe.private_key", "private:frames")
+    writes = ("shot_size", "keyframe.shot_type")
+    owns = (SHOT_SIZE,)
+    params_model = ShotSizeSettings
+    settings_field = "shot_size"
     description = "shot size per keyframe from the main face or person height"
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
-        from skyscript.video.faces import Face, FaceDetector, faces_from_payload
-        from skyscript.video.frames import FrameError, read_frame
-        from skyscript.video.shot_size import PeopleDetector, ShotSize, ShotSizeRules, classify_shot
+    def setup(self, settings: Settings) -> None:
+        self.face_settings = settings.faces
+        self._faces: Any = None
+        self._people: Any = None
 
-        assert episode_id is not None
-        log = ctx.logger(self.name, episode_id)
-        video = ctx.settings.video
-        rules = ShotSizeRules.from_settings(video)
-        face_detector: FaceDetector | None = None
-        people_detector: PeopleDetector | None = None
+    def _face_detector(self) -> Any:
+        from skyscript.models.face_detect import FaceDetector
 
-        with ctx.db.session() as s:
-            frames = [(kf.id, kf.private_key) for kf in lineage.keyframes_of(s, episode_id)]
-            stored: dict[str, dict[str, Any]] = {}
-            for kf_id, _ in frames:
-                ann = lineage.annotation_of(s, kf_id, "faces")
-                if ann is not None:
-                    stored[kf_id] = ann.payload
+        self._faces = self._faces or FaceDetector.from_settings(self.face_settings)
+        return self._faces
 
-        results: dict[str, ShotSize] = {}
-        losses: list[LossRecord] = []
+    def _people_detector(self) -> Any:
+        from skyscript.video.shot_size import PeopleDetector
+
+        self._people = self._people or PeopleDetector()
+        return self._people
+
+    def run(self, view: EpisodeView, params: ShotSizeSettings) -> StepOutput:  # type: ignore[override]
+        from skyscript.models.face_detect import faces_from_payload
+        from skyscript.video.shot_size import ShotSizeRules, classify_shot
+
+        rules = ShotSizeRules.from_settings(params)
+        out = StepOutput()
+        by_type: dict[str, int] = {}
         detected_here = 0
-        for kf_id, key in frames:
-            img: np.ndarray | None = None
+        used: set[str] = {"faces annotation"}
+        for kf in view.keyframes:
+            img = None
             try:
-                faces: list[Face]
-                if kf_id in stored:
-                    faces = faces_from_payload(stored[kf_id])
-                    height = int(stored[kf_id]["height"])
+                stored: FacesPayload | None = view.payload(kf.id, "faces")
+                if stored is not None:
+                    faces = faces_from_payload(stored)
+                    height = stored.height
                 else:
                     # the privacy step has not run on this keyframe: detect faces here
-                    img = read_frame(ctx.store, key)
-                    face_detector = face_detector or FaceDetector.from_settings(video)
-                    faces = face_detector.detect(img).faces
+                    img = view.media.frame(kf.private_key)
+                    detector = self._face_detector()
+                    faces = detector.detect(img).faces
                     height = img.shape[0]
                     detected_here += 1
+                    used.add(detector.model_id)
                 people: list[tuple[float, float, float, float]] = []
                 if not any(f.confirmed for f in faces):
-                    img = img if img is not None else read_frame(ctx.store, key)
-                    people_detector = people_detector or PeopleDetector()
+                    img = img if img is not None else view.media.frame(kf.private_key)
+                    people_detector = self._people_detector()
                     people = people_detector.detect(img)
+                    used.add(people_detector.model_id)
             except FrameError as exc:
-                log.warning("keyframe %s lost: %s", kf_id, exc)
-                losses.append(LossRecord("keyframe", kf_id, exc.reason, exc.detail))
+                view.log.warning("keyframe %s lost: %s", kf.id, exc)
+                out.losses.append(LossRecord("keyframe", kf.id, exc.reason, exc.detail))
                 continue
-            results[kf_id] = classify_shot(faces, people, height, rules)
-
-        by_type: dict[str, int] = {}
-        with ctx.db.session() as s:
-            for kf_id, res in results.items():
-                lineage.put_annotation(s, kf_id, "shot_size", res.to_payload(), "shot-size-rules", step_run_id)
-                current = lineage.annotation_of(s, kf_id, "shot_size")
-                shot_type = current.payload.get("shot_type") if current is not None else res.shot_type
-                lineage.update_keyframe(s, kf_id, shot_type=shot_type)
-                by_type[str(shot_type)] = by_type.get(str(shot_type), 0) + 1
-            for loss in losses:
-                lineage.update_keyframe(s, loss.item_id, shot_type=None)
-            lineage.replace_losses(s, ctx.drama_id, self.name, episode_id, losses, step_run_id)
-
-        counts = {"keyframes": len(frames), "labelled": len(results), "lost": len(losses), "faces_detected_here": detected_here}
-        counts.update({f"shot_{k}": v for k, v in sorted(by_type.items())})
-        models = ["faces annotation"]
-        if face_detector is not None:
-            models.append(face_detector.model_id)
-        if people_detector is not None:
-            models.append(people_detector.model_id)
-        return StepOutput(
-            counts=counts,
-            model=ModelInfo(model_id=" + ".join(models)),
-            params={"shot_face_ratios": list(rules.face_ratios), "shot_full_person_ratio": rules.full_person_ratio},
-        )
+            res = classify_shot(faces, people, height, rules)
+            out.annotations.append(AnnotationRecord(kf.id, SHOT_SIZE.name, res.to_payload(), "shot-size-rules"))
+            cur = view.current(kf.id, SHOT_SIZE.name)
+            shot_type = cur.payload.shot_type if cur is not None and cur.human else res.shot_type
+            key = shot_type.value if shot_type is not None else "None"
+            by_type[key] = by_type.get(key, 0) + 1
+        out.counts = {"keyframes": len(view.keyframes), "labelled": len(out.annotations), "lost": len(out.losses),
+                      "faces_detected_here": detected_here}
+        out.counts.update({f"shot_{k}": v for k, v in sorted(by_type.items())})
+        out.model = ModelInfo(model_id=" + ".join(sorted(used, key=lambda m: m != "faces annotation")))
+        return out

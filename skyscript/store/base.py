@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+from skyscript.ids import content_digest
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
@@ -47,7 +48,7 @@ class StoredObject:
 
 
 def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return content_digest(data)
 
 
 def check_key(key: str) -> str:

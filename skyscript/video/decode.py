@@ -6,7 +6,7 @@ thread (PyAV releases the GIL inside FFmpeg), so on two cores the analysis of fr
 overlaps the decode of frame ``n+1``.
 
 A file that stops decoding early, or decodes to far fewer frames than its header promises,
-raises :class:`~skyscript.steps.base.BadInput` (``decode_error`` / ``truncated``). Where the
+raises :class:`~skyscript.errors.BadInput` (``decode_error`` / ``truncated``). Where the
 header has no frame count (Matroska, WebM), "promises" is its duration, compared with the span
 the decoded frames' timestamps cover: a duration times a nominal rate is no frame count for a
 variable-frame-rate file (a phone recording), and counting against it would quarantine good
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from skyscript.steps.base import BadInput
+from skyscript.errors import BadInput
 
 if TYPE_CHECKING:  # pragma: no cover
     import av
@@ -67,26 +67,28 @@ class DecodeReport:
 _END = object()
 
 
-def open_stream(path: str | Path) -> tuple[Any, Any, StreamInfo]:
-    """Open the container and its first video stream; BadInput when that is impossible."""
+def open_stream(path: str | Path, label: str | None = None) -> tuple[Any, Any, StreamInfo]:
+    """Open the container and its first video stream (the one way the project opens a video:
+    the probe and the decoder both use it); BadInput when that is impossible."""
     import av
 
     path = Path(path)
+    name = label or path.name
     if not path.is_file() or path.stat().st_size == 0:
-        raise BadInput("missing_file" if not path.is_file() else "empty_file", f"{path.name} cannot be read")
+        raise BadInput("missing_file" if not path.is_file() else "empty_file", f"{name} cannot be read")
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise BadInput("not_a_video", f"{path.name}: not a readable container ({type(exc).__name__}: {exc})") from exc
+        raise BadInput("not_a_video", f"{name}: not a readable video container ({type(exc).__name__})") from exc
     if not container.streams.video:
         container.close()
-        raise BadInput("not_a_video", f"{path.name} has no video stream")
+        raise BadInput("not_a_video", f"{name} has no video stream")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate:
         container.close()
-        raise BadInput("unreadable_codec", f"{path.name}: the video stream has no frame rate")
+        raise BadInput("unreadable_codec", f"{name}: no frame rate in the video stream")
     fps = float(rate)
     expected = int(stream.frames or 0)
     duration_s = header_duration_s(container, stream)
@@ -94,8 +96,10 @@ def open_stream(path: str | Path) -> tuple[Any, Any, StreamInfo]:
     if not exact and duration_s:
         expected = int(round(duration_s * fps))
     codec = stream.codec_context.name if stream.codec_context else "unknown"
+    # without a decoder PyAV's stream has no picture size: the probe then reports the decoder error
+    width, height = (int(stream.width), int(stream.height)) if stream.codec_context else (0, 0)
     info = StreamInfo(
-        fps=fps, width=int(stream.width), height=int(stream.height), expected_frames=expected, codec=codec,
+        fps=fps, width=width, height=height, expected_frames=expected, codec=codec,
         duration_s=duration_s, frames_exact=exact,
     )
     return container, stream, info

@@ -19,7 +19,6 @@ and the published frames are for visual annotation, which ignores text anyway.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,17 +26,17 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from skyscript.config import VideoSettings
-from skyscript.video.frames import fit_max_side
+from skyscript.config import TextSettings
+from skyscript.errors import MissingWeights
+from skyscript.schemas.annotations import OcrPayload, TextBoxPayload
+from skyscript.imaging import fit_max_side
+from skyscript.models.weights import file_sha256
+from skyscript.ids import combined_digest
 
 TextKind = Literal["subtitle", "name_card", "text"]
 
 DET_FILE = "PP-OCRv6_det_small.onnx"
 REC_FILE = "PP-OCRv6_rec_small.onnx"
-
-
-class ModelMissing(FileNotFoundError):
-    """A weight file is not where the configuration says it is."""
 
 
 # --- what OCR returns ------------------------------------------------------------------------
@@ -78,7 +77,7 @@ class TextBox:
 
 @dataclass(frozen=True)
 class TextLayout:
-    """The parameters of text classification, taken from :class:`VideoSettings`."""
+    """The parameters of text classification, taken from :class:`~skyscript.config.TextSettings`."""
 
     subtitle_band: float = 0.3
     centre_tolerance: float = 0.15
@@ -87,7 +86,7 @@ class TextLayout:
     mask_subtitles: bool = True
 
     @classmethod
-    def from_settings(cls, video: VideoSettings) -> "TextLayout":
+    def from_settings(cls, video: TextSettings) -> "TextLayout":
         return cls(
             subtitle_band=video.subtitle_band,
             centre_tolerance=video.subtitle_centre_tolerance,
@@ -112,28 +111,15 @@ class OcrResult:
     def mask_regions(self) -> list[tuple[float, float, float, float]]:
         return [b.line.xyxy for b in self.boxes if b.mask]
 
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "text_area_ratio": round(self.text_area_ratio, 6),
-            "has_subtitle": self.has_subtitle,
-            "subtitle_text": self.subtitle_text,
-            "boxes": [b.to_dict() for b in self.boxes],
-        }
-
-
-def mask_regions_of_payload(payload: dict[str, Any]) -> list[tuple[float, float, float, float]]:
-    """The boxes an ``ocr`` annotation marks for masking (what the privacy step reads)."""
-    out: list[tuple[float, float, float, float]] = []
-    for b in payload.get("boxes", []):
-        if b.get("mask", True):
-            x0, y0, x1, y1 = (float(v) for v in b["xyxy"])
-            out.append((x0, y0, x1, y1))
-    return out
-
-
-# --- geometry and classification (pure) ------------------------------------------------------
+    def to_payload(self) -> OcrPayload:
+        return OcrPayload(
+            width=self.width,
+            height=self.height,
+            text_area_ratio=round(self.text_area_ratio, 6),
+            has_subtitle=self.has_subtitle,
+            subtitle_text=self.subtitle_text,
+            boxes=[TextBoxPayload.model_validate(b.to_dict()) for b in self.boxes],
+        )
 
 
 def text_area_ratio(polygons: list[tuple[tuple[float, float], ...]], width: int, height: int) -> float:
@@ -233,14 +219,7 @@ class OcrModels:
 
     def digest(self) -> str:
         """One digest over both ONNX files (sha256 of their sha256s, in order det, rec)."""
-        h = hashlib.sha256()
-        for path in (self.det, self.rec):
-            fh = hashlib.sha256()
-            with path.open("rb") as f:
-                while block := f.read(1 << 20):
-                    fh.update(block)
-            h.update(fh.hexdigest().encode())
-        return "sha256:" + h.hexdigest()
+        return combined_digest(file_sha256(p) for p in (self.det, self.rec))
 
 
 def bundled_model_dir() -> Path:
@@ -259,7 +238,7 @@ def resolve_ocr_models(model_dir: Path | None) -> OcrModels:
         folder, where = bundled_model_dir(), f"the rapidocr package ({bundled_model_dir()})"
     missing = [name for name in (DET_FILE, REC_FILE) if not (folder / name).is_file()]
     if missing:
-        raise ModelMissing(
+        raise MissingWeights(
             f"OCR weights {', '.join(missing)} not found in {where}: copy them from a rapidocr 3.x wheel "
             f"(rapidocr/models/) into {override or '<model_dir>/rapidocr'}"
         )
@@ -326,7 +305,6 @@ def ocr_frame(engine: OcrEngine, img: np.ndarray, layout: TextLayout) -> OcrResu
 
 
 __all__ = [
-    "ModelMissing",
     "OcrEngine",
     "OcrModels",
     "OcrResult",
@@ -335,7 +313,6 @@ __all__ = [
     "TextLine",
     "analyse",
     "classify_lines",
-    "mask_regions_of_payload",
     "ocr_frame",
     "resolve_ocr_models",
     "text_area_ratio",

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from skyscript.steps.base import BadInput
-from skyscript.video.decode import header_duration_s
+from skyscript.errors import BadInput
+from skyscript.video.decode import open_stream
 
 
 @dataclass(frozen=True)
@@ -33,22 +33,12 @@ def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> Video
         raise BadInput("missing_file", f"{label} does not exist")
     if path.stat().st_size == 0:
         raise BadInput("empty_file", f"{label} is 0 bytes")
-    try:
-        container = av.open(str(path))
-    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise BadInput("not_a_video", f"{label}: not a readable video container ({type(exc).__name__})") from exc
+    container, stream, info = open_stream(path, label)
     with container:
-        if not container.streams.video:
-            raise BadInput("not_a_video", f"{label} has no video stream")
         fmt = container.format.name or ""
         if fmt == "image2" or fmt.endswith("_pipe"):
             raise BadInput("not_a_video", f"{label} is a still image ({fmt}), not a video")
-        stream = container.streams.video[0]
-        codec = stream.codec_context.name if stream.codec_context else "unknown"
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        if not rate:
-            raise BadInput("unreadable_codec", f"{label}: no frame rate in the {codec} stream")
-        fps = float(rate)
+        codec, fps = info.codec, info.fps
         tb = stream.time_base or Fraction(1, 1)
         first_pts: int | None = None
         try:
@@ -60,9 +50,8 @@ def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> Video
             raise BadInput("unreadable_codec", f"{label}: cannot decode {codec}: {exc}") from exc
         if first_pts is None:
             raise BadInput("no_frames", f"{label}: the {codec} stream decodes to no frames")
-        header_s = header_duration_s(container, stream)
-        if stream.frames:
-            frame_count = int(stream.frames)
+        if info.frames_exact:
+            frame_count = info.expected_frames
         else:
             # no count in the header (Matroska, WebM): count the packets, one per frame. A
             # duration times the nominal rate is no count for a variable-frame-rate file.
@@ -78,7 +67,7 @@ def probe(path: str | Path, name: str | None = None, min_side: int = 0) -> Video
             frame_count=frame_count,
             width=int(width),
             height=int(height),
-            duration_s=header_s or (frame_count / fps if fps else 0.0),
+            duration_s=info.duration_s or (frame_count / fps if fps else 0.0),
             codec=codec,
             start_pts_frames=round(start, 3),
         )

@@ -1,7 +1,7 @@
 """Frame quality: sharpness (motion blur) and occlusion, measured on the analysis frame.
 
 Sharpness is the variance of the Laplacian of the grey analysis frame. The analysis frame
-has a fixed width (``VideoSettings.analysis_width``), so the number does not depend on the
+has a fixed width (``ScanSettings.analysis_width``), so the number does not depend on the
 source resolution: a 1080p and a 480p copy of the same shot score alike.
 
 Occlusion is judged from the share of the frame covered by flat, texture-less cells (a cell

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video import quality
 from skyscript.video.decode import StreamInfo, iter_frames
 from skyscript.video.keyframes import Candidate, CandidatePool, select_keyframes
@@ -109,7 +109,7 @@ def _scaled(size: tuple[int, int], width: int) -> tuple[int, int]:
 
 def scan_video(
     path: str | Path,
-    vs: VideoSettings,
+    vs: ScanSettings,
     workdir: str | Path,
     *,
     label: str | None = None,
@@ -117,7 +117,7 @@ def scan_video(
 ) -> ScanResult:
     """Run the pass over ``path``; keyframe JPEGs are written under ``workdir``.
 
-    Raises :class:`~skyscript.steps.base.BadInput` for a file that does not decode to the end.
+    Raises :class:`~skyscript.errors.BadInput` for a file that does not decode to the end.
     """
     import cv2
 

@@ -23,17 +23,17 @@ into the dataset; the VLM's own shot type fills the gap later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
 
-from skyscript.config import VideoSettings
-from skyscript.video.faces import Face
-from skyscript.video.frames import fit_max_side
+from skyscript.config import ShotSizeSettings
+from skyscript.models.face_detect import Face
+from skyscript.imaging import fit_max_side
+from skyscript.schemas.annotations import ShotSizePayload
+from skyscript.schemas.vocab import ShotType
 
-ShotType = Literal["wide", "full", "medium", "close_up", "extreme_close_up"]
-SHOT_TYPES: tuple[ShotType, ...] = ("wide", "full", "medium", "close_up", "extreme_close_up")
 Basis = Literal["face", "person", "none"]
 Box = tuple[float, float, float, float]
 
@@ -49,8 +49,8 @@ class ShotSizeRules:
             raise ValueError(f"shot_face_ratios must be 4 increasing positive numbers, got {r}")
 
     @classmethod
-    def from_settings(cls, video: VideoSettings) -> "ShotSizeRules":
-        return cls(face_ratios=tuple(video.shot_face_ratios), full_person_ratio=video.shot_full_person_ratio)  # type: ignore[arg-type]
+    def from_settings(cls, shot: ShotSizeSettings) -> "ShotSizeRules":
+        return cls(face_ratios=tuple(shot.face_ratios), full_person_ratio=shot.full_person_ratio)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -60,30 +60,30 @@ class ShotSize:
     ratio: float | None  # the height ratio the decision used
     box: Box | None  # the face or person box it measured
 
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "shot_type": self.shot_type,
-            "basis": self.basis,
-            "ratio": None if self.ratio is None else round(self.ratio, 4),
-            "box": None if self.box is None else [round(v, 1) for v in self.box],
-        }
+    def to_payload(self) -> ShotSizePayload:
+        return ShotSizePayload(
+            shot_type=self.shot_type,
+            basis=self.basis,
+            ratio=None if self.ratio is None else round(self.ratio, 4),
+            box=None if self.box is None else tuple(round(v, 1) for v in self.box),  # type: ignore[arg-type]
+        )
 
 
 def shot_from_face_ratio(ratio: float, rules: ShotSizeRules) -> ShotType:
     full, medium, close, extreme = rules.face_ratios
     if ratio >= extreme:
-        return "extreme_close_up"
+        return ShotType.extreme_close_up
     if ratio >= close:
-        return "close_up"
+        return ShotType.close_up
     if ratio >= medium:
-        return "medium"
+        return ShotType.medium
     if ratio >= full:
-        return "full"
-    return "wide"
+        return ShotType.full
+    return ShotType.wide
 
 
 def shot_from_person_ratio(ratio: float, rules: ShotSizeRules) -> ShotType:
-    return "full" if ratio >= rules.full_person_ratio else "wide"
+    return ShotType.full if ratio >= rules.full_person_ratio else ShotType.wide
 
 
 def classify_shot(faces: list[Face], people: list[Box], frame_height: int, rules: ShotSizeRules) -> ShotSize:

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from skyscript import ids
 from skyscript.db import lineage
 from skyscript.export import export_drama
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 
 

@@ -7,6 +7,8 @@ import base64
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+from skyscript.errors import StepError
+
 
 class ChatError(RuntimeError):
     """One chat call failed for good; the unit goes on. ``reason`` is short and stable (it becomes
@@ -33,12 +35,12 @@ VlmError = ChatError
 CONFIG_STATUS = frozenset({400, 401, 403, 404})
 
 
-class ModelServerMisconfigured(RuntimeError):
+class ModelServerMisconfigured(StepError):
     """The endpoint cannot work as configured (wrong model name, key or URL): the whole step fails
     with this one-line message, instead of every item becoming a loss."""
 
 
-class ModelServerUnreachable(RuntimeError):
+class ModelServerUnreachable(StepError):
     """No request of a batch reached the server (connection refused, no such host): the step fails
     and can be retried, instead of every item becoming a loss."""
 

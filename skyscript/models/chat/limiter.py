@@ -77,6 +77,11 @@ class AdaptiveLimiter:
         self._clock = clock
         self._cond = threading.Condition()
 
+    def reset_peak(self) -> None:
+        """Start counting the peak afresh (per unit of work; the limit itself is kept)."""
+        with self._cond:
+            self.peak_in_flight = self.in_flight
+
     @property
     def current(self) -> int:
         return max(1, int(self.limit))

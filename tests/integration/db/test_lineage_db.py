@@ -12,9 +12,14 @@ from sqlalchemy import inspect, select
 from skyscript import ids
 from skyscript.db import lineage
 from skyscript.db.engine import current_revision
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.db.models import Annotation, Base, Episode, Keyframe, Loss, StepRun
-from skyscript.steps.base import BadInput, Step, StepContext, StepOutput
+from pydantic import BaseModel
+
+from skyscript.context import StepContext
+from skyscript.errors import BadInput
+from skyscript.steps.base import AnnotationRecord, Kind, ModelInfo, Step, StepOutput
+from skyscript.steps.view import EpisodeView
 from skyscript.steps.runner import run_step
 
 pytestmark = pytest.mark.integration
@@ -92,23 +97,33 @@ def test_replace_losses_is_per_step_and_episode(dbctx: StepContext) -> None:
     assert rows == [("keyinfo", "unparseable_json"), ("scan", "motion_blur")]
 
 
-class _MarkStep(Step):
+class _MarkPayload(BaseModel):
+    ok: bool
+
+
+class _MarkParams(BaseModel):
+    fail: bool = False
+    bad: bool = False
+
+
+class _MarkStep(Step[_MarkParams]):
     """A test step: annotates every keyframe; fails while params['fail'] is set."""
 
     name = "mark"
     version = "7"
+    owns = (Kind("mark", _MarkPayload),)
+    writes = ("mark",)
+    params_model = _MarkParams
 
-    def run(self, ctx: StepContext, step_run_id: int, episode_id: str | None) -> StepOutput:
-        if ctx.params.get("fail"):
+    def run(self, view: EpisodeView, params: _MarkParams) -> StepOutput:  # type: ignore[override]
+        if params.fail:
             raise RuntimeError("model server timed out")
-        if ctx.params.get("bad"):
+        if params.bad:
             raise BadInput("truncated", "ends at frame 40 of 100")
-        with ctx.db.session() as s:
-            for kf in lineage.keyframes_of(s, episode_id or ""):
-                lineage.put_annotation(s, kf.id, "mark", {"ok": True}, "mark-model", step_run_id)
-        from skyscript.steps.base import ModelInfo
-
-        return StepOutput(counts={"marked": 2}, model=ModelInfo("mark-model", "sha256:abc", ids.text_digest("prompt")))
+        return StepOutput(
+            annotations=[AnnotationRecord(kf.id, "mark", _MarkPayload(ok=True), "mark-model") for kf in view.keyframes],
+            counts={"marked": 2}, model=ModelInfo("mark-model", "sha256:abc", ids.text_digest("prompt")),
+        )
 
 
 def test_failed_attempt_is_recorded_and_retry_clears_it(dbctx: StepContext) -> None:

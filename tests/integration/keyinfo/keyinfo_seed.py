@@ -10,7 +10,7 @@ import numpy as np
 
 from skyscript import ids
 from skyscript.db import lineage
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 
 EP = ids.episode_id("test-drama", "ep01.mp4")

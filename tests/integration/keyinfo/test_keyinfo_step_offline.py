@@ -12,9 +12,9 @@ from keyinfo_seed import ASTRONAUT_FACE, EP, real_images, seed
 
 from skyscript.db import lineage
 from skyscript.db.models import StepRun
-from skyscript.keyinfo.export import KEYINFO_SCHEMA, write_keyinfo_parquet
+from skyscript.export.keyinfo import KEYINFO_SCHEMA, write_keyinfo_parquet
 from skyscript.steps import registry
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.runner import run_step
 from skyscript.store import Area
 
@@ -77,7 +77,7 @@ def test_missing_frame_is_a_loss_not_a_crash(ctx: StepContext, sample_media: Pat
     assert res.status == "success" and res.counts["missing_frames"] == 1 and res.counts["keyframes_annotated"] == 1
     with ctx.db.session() as s:
         [loss] = lineage.losses_of(s, "test-drama")
-    assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[1].keyframe_id, "missing_frame")
+    assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[1].keyframe_id, "frame_missing")
 
 
 def test_corrupt_frame_is_a_loss_not_a_crash(ctx: StepContext, sample_media: Path) -> None:
@@ -88,7 +88,7 @@ def test_corrupt_frame_is_a_loss_not_a_crash(ctx: StepContext, sample_media: Pat
     assert res.status == "success" and res.counts["unreadable_frames"] == 1 and res.counts["keyframes_annotated"] == 1
     with ctx.db.session() as s:
         [loss] = lineage.losses_of(s, "test-drama")
-    assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[0].keyframe_id, "unreadable_frame")
+    assert (loss.item_kind, loss.item_id, loss.reason) == ("keyframe", frames[0].keyframe_id, "frame_unreadable")
 
 
 def ids_key(ctx: StepContext, frame_index: int) -> str:

@@ -19,10 +19,10 @@ from skyscript.config import ModelEndpoint, Settings
 from skyscript.context import open_context
 from skyscript.db import lineage
 from skyscript.db.models import Annotation, StepRun
-from skyscript.keyinfo.export import keyinfo_rows
+from skyscript.export.keyinfo import keyinfo_rows
 from skyscript.keyinfo.prompts import CORRECTION_SYSTEM, prompt_set
 from skyscript.steps import registry
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.runner import run_step
 from skyscript.store import Area
 

@@ -21,18 +21,16 @@ import pytest
 from PIL import Image
 from tiny_servers import VLM_ID, Served
 
-from skyscript.config import ModelEndpoint, Settings
-from skyscript.context import open_context
+from skyscript.config import KeyInfoSettings, ModelEndpoint, Settings
+from skyscript.context import StepContext, open_context
 from skyscript.db import lineage
 from skyscript.ids import Keys
-from skyscript.keyinfo.extract import FaceStage, FrameInput, KeyInfoParams, VlmExtractor
+from skyscript.keyinfo.extract import FaceStage, FrameInput, VlmExtractor
 from skyscript.keyinfo.prompts import CORRECTION_SYSTEM, correction_user_prompt
 from skyscript.keyinfo.repair import Outcome, interpret
 from skyscript.models.chat import ChatError, ChatRequest, ModelServerMisconfigured, OpenAIChatClient
 from skyscript.steps import registry
-from skyscript.steps.base import StepContext
 from skyscript.steps.runner import run_step
-from skyscript.store import Area, LocalStore
 from skyscript.video.shot_size import ShotSizeRules
 
 pytestmark = pytest.mark.integration
@@ -129,19 +127,18 @@ def test_adaptive_concurrency_on_a_server_that_answers_one_at_a_time(real_server
     assert peak == 2 and decreases >= 1  # it tried two at a time and backed off
 
 
-def test_keyinfo_extraction_on_a_real_keyframe(real_servers: dict[str, Served], tmp_path: Path) -> None:
+def test_keyinfo_extraction_on_a_real_keyframe(real_servers: dict[str, Served]) -> None:
     """The extractor through the public client on the astronaut photograph: the random model's
     answer never ends, so the keyframe is a ``truncated_answer`` loss with the raw text stored,
     after one retry with twice the room; nothing else is lost or invented."""
-    store = LocalStore(tmp_path / "store")
     frame = FrameInput("d--ep--f0000010", 10, 0, astronaut_jpeg())
     with client(real_servers["vlm"], model=None, max_tokens=96) as vlm:
-        ex = VlmExtractor(store, Keys("d"), KeyInfoParams(tokens_per_image=48), vlm, None, None, FaceStage(None, False),
-                          ShotSizeRules(), logging.getLogger("test"))
-        res = ex.run("d--ep", [frame])
+        ex = VlmExtractor(Keys("d"), KeyInfoSettings(max_tokens=256, images_per_request=4), vlm, None, None,
+                          FaceStage(None, False), ShotSizeRules(), logging.getLogger("test"))
+        res = ex.run("d--ep", [frame])  # one keyframe of four: 64 tokens, then 96 (the cap)
     [loss] = res.losses
-    assert (loss.item_id, loss.reason) == (frame.keyframe_id, "truncated_answer")
-    raw = json.loads(store.get_bytes(Area.private, loss.raw_key))  # type: ignore[arg-type]
+    assert (loss.item_id, loss.reason) == (frame.keyframe_id, "truncated_answer") and "max_tokens=96" in loss.detail
+    raw = json.loads(res.answers[loss.raw_key])  # type: ignore[index]
     assert raw["model"] == VLM_ID and raw["outcome"] == "lost" and raw["answer"]
     c = res.counts
     assert (c["vlm_requests"], c["vlm_http_requests"], c["vlm_retries"], c["answers_lost"]) == (1, 2, 1, 1)
@@ -175,9 +172,9 @@ def keyframes() -> list[np.ndarray]:
 
 def make_ctx(tmp_path: Path, server: Served, model: str | None) -> StepContext:
     s = Settings(home=tmp_path / "home",
-                 vlm=ModelEndpoint(url=server.url, model=model, timeout_s=60.0, max_tokens=64, concurrency=2))
+                 vlm=ModelEndpoint(url=server.url, model=model, timeout_s=60.0, max_tokens=128, concurrency=2))
     c = open_context(s, "test-drama")
-    c.params = {"keyinfo": {"face_backend": "none", "tokens_per_image": 32}}
+    c.params = {"keyinfo": {"face_backend": "none", "max_tokens": 256}}  # 64 per keyframe of four
     return c
 
 
@@ -205,7 +202,7 @@ def test_the_step_discovers_the_model_and_accounts_for_every_keyframe(tmp_path: 
     assert res.status == "success", res.error
     c = res.counts
     assert (c["keyframes"], c["vlm_requests"], c["answers_lost"], c["truncated_answer"]) == (2, 2, 2, 2)
-    assert c["vlm_http_requests"] == 4 and c["vlm_retries"] == 2 and c["vlm_timeouts"] == 0  # 32 tokens, then 64
+    assert c["vlm_http_requests"] == 4 and c["vlm_retries"] == 2 and c["vlm_timeouts"] == 0  # 64 tokens, then 128
     with ctx.db.session() as s:
         losses = {(l.item_id, l.reason) for l in lineage.losses_of(s, "test-drama")}
     assert losses == {(f.keyframe_id, "truncated_answer") for f in frames}

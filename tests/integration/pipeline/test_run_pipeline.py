@@ -16,7 +16,7 @@ from skyscript.cli import cli
 from skyscript.db import lineage
 from skyscript.db.models import Annotation, Episode, Keyframe, Loss, Shot
 from skyscript.pipeline import run_drama
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 pytestmark = pytest.mark.integration
 

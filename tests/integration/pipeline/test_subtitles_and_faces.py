@@ -13,7 +13,7 @@ import pytest
 from fixtures.videos import subtitled_portrait_clip
 from skyscript.db import lineage
 from skyscript.pipeline import run_drama
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from skyscript.db import lineage
 from skyscript.db.models import Keyframe, Loss, Shot
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.ingest import IngestStep
 from skyscript.steps.probe import ProbeStep
 from skyscript.steps.runner import run_step

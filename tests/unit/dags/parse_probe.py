@@ -11,7 +11,8 @@ import sys
 import time
 
 HEAVY = ("cv2", "torch", "scenedetect", "pandas", "great_expectations", "ultralytics", "transformers",
-         "pyarrow", "onnxruntime", "rapidocr", "av", "kubernetes", "psycopg", "psycopg2", "minio", "httpx")
+         "pyarrow", "onnxruntime", "rapidocr", "av", "kubernetes", "psycopg", "psycopg2", "minio", "httpx",
+         "sqlalchemy", "alembic", "dlib", "numpy")
 
 touched: list[str] = []
 
@@ -61,6 +62,7 @@ def main(path: str) -> None:
         "params": {d.dag_id: {k: (p.description or "") for k, p in d.params.items()} for d in dags},
         "retries": {d.dag_id: [d.default_args.get("retries"), d.default_args.get("retry_exponential_backoff")] for d in dags},
         "task_types": {d.dag_id: sorted({_type_name(t) for t in d.tasks}) for d in dags},
+        "upstream": {d.dag_id: {t.task_id: sorted(t.upstream_task_ids) for t in d.tasks} for d in dags},
     }))
 
 

@@ -74,6 +74,22 @@ def test_drama_dag_runs_every_registry_episode_step_in_order(tmp_path: Path) -> 
     assert set(out["params"]["skyscript_drama"]) == {"drama", "sources", "skip_ingest", "steps", "batch_size", "max_loss_rate"}
 
 
+def test_episode_steps_follow_the_graph_and_drama_steps_run_after_them(tmp_path: Path) -> None:
+    """With an extra episode step and an extra drama step (SKYSCRIPT_EXTRA_STEPS, the one line a
+    new step needs), the DAG wires them from the registry's graph."""
+    examples = "example_steps:BrightnessStep,example_steps:DramaBrightnessStep"
+    out = _probe(DAGS / "skyscript_drama.py", tmp_path, SKYSCRIPT_EXTRA_STEPS=examples,
+                 PYTHONPATH=f"{ROOT}:{ROOT / 'tests' / 'unit' / 'steps'}")
+    up = {t: [u for u in ups if u != "plan_batches"] for t, ups in out["upstream"]["skyscript_drama"].items()}
+    assert up["episodes.privacy"] == ["episodes.scan", "episodes.text"]
+    assert up["episodes.shot_size"] == ["episodes.privacy", "episodes.scan"]
+    assert up["episodes.keyinfo"] == ["episodes.privacy", "episodes.scan"]  # beside shot size, not after it
+    assert up["episodes.brightness"] == ["episodes.scan"]
+    leaves = {t for t in up if t.startswith("episodes.") and not any(t in u for u in up.values())}
+    assert set(up["drama_brightness"]) >= leaves and "episodes.brightness" in up["drama_brightness"]
+    assert "drama_brightness" in up["loss_gate"]
+
+
 def test_dagbag_has_no_import_errors(tmp_path: Path) -> None:
     code = (
         "import json; from airflow.dag_processing.dagbag import DagBag; "

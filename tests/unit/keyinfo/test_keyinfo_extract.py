@@ -13,10 +13,14 @@ from openai_standin import Reply, StandinOpenAI
 
 from skyscript.config import ModelEndpoint
 from skyscript.ids import Keys
-from skyscript.keyinfo.extract import FaceStage, FrameInput, KeyInfoParams, VlmExtractor, faces_of_payload, group_requests
+from skyscript.config import KeyInfoSettings
+from skyscript.keyinfo.extract import FaceStage, FrameInput, VlmExtractor, group_requests
+from skyscript.models.faces import confirmed_face_boxes
+from skyscript.schemas.annotations import FacesPayload
+from skyscript.steps.keyinfo import KeyInfoStep
+from skyscript.steps.runner import resolve_params
 from skyscript.keyinfo.vlm_client import OpenAIChatClient
 from skyscript.models.detectors import Detection
-from skyscript.store import Area, LocalStore
 from skyscript.video.shot_size import ShotSizeRules
 
 
@@ -42,9 +46,8 @@ def test_hallucinations_are_dropped_and_recorded(tmp_path: Path, standin: Standi
               "people": [{"gender": "female"}]}
     standin.script_image(private, Reply(json.dumps(answer)))
     det = RecordingDetector({"cup": (5, 5, 20, 20), "person": (30, 0, 60, 48)})
-    store = LocalStore(tmp_path / "store")
     with OpenAIChatClient(ModelEndpoint(url=standin.url)) as vlm:
-        ex = VlmExtractor(store, Keys("d"), KeyInfoParams(), vlm, None, det, FaceStage(None, False), ShotSizeRules(),
+        ex = VlmExtractor(Keys("d"), KeyInfoSettings(), vlm, None, det, FaceStage(None, False), ShotSizeRules(),
                           logging.getLogger("test"))
         res = ex.run("d--ep", [FrameInput("d--ep--f0000007", 7, 0, private, public)])
     assert det.calls == [((48, 64, 3), ["cup", "dragon", "person"])]
@@ -52,7 +55,7 @@ def test_hallucinations_are_dropped_and_recorded(tmp_path: Path, standin: Standi
     [loss] = res.losses
     assert (loss.item_kind, loss.item_id, loss.reason) == ("object", "d--ep--f0000007/object/1", "hallucination")
     assert loss.raw_key == Keys("d").raw_answer("d--ep", 7, "keyinfo")
-    assert json.loads(store.get_bytes(Area.private, loss.raw_key))["answer"] == json.dumps(answer)
+    assert json.loads(res.answers[loss.raw_key])["answer"] == json.dumps(answer)  # the runner stores it
     info = res.frames[0].keyinfo
     assert info is not None and info.hallucinated == ["dragon"]
     assert [(o.type, o.box, o.verified) for o in info.objects] == [("cup", (5, 5, 20, 20), True)]
@@ -64,17 +67,20 @@ def test_grouping_by_shot_and_face_payloads() -> None:
     fr = [FrameInput(f"k{i}", i, shot, b"") for i, shot in enumerate([0, 0, 1, 0, 1, 0, 0])]
     groups = group_requests(list(reversed(fr)), 2)
     assert [[f.frame_index for f in g] for g in groups] == [[0, 1], [3, 5], [6], [2, 4]]
-    payload = {"faces": [{"xyxy": [10.4, 20, 50, 70.6]}, {"xyxy": [0, 0, 2, 2]}, {"xyxy": [5, 5, 40, 40], "confirmed": False}]}
-    assert faces_of_payload(payload, 100, 100) == [(10, 20, 50, 71)]
-    assert faces_of_payload(None, 100, 100) is None
+    payload = FacesPayload.model_validate({"width": 100, "height": 100, "count": 2, "faces": [
+        {"xyxy": [10.4, 20, 50, 70.6]}, {"xyxy": [0, 0, 2, 2]}, {"xyxy": [5, 5, 40, 40], "confirmed": False}]})
+    assert confirmed_face_boxes(payload) == [(10, 20, 50, 71)]
 
 
 def test_params_from_nested_dict_and_flat_cli_entries() -> None:
-    p = KeyInfoParams.from_params({"keyinfo": {"images_per_request": 2}, "keyinfo.tta": "false",
-                                   "keyinfo.offline_vocabulary": "cup, sofa", "keyinfo.detector": "yolo_world"})
+    from skyscript.config import Settings
+    from skyscript.errors import ParamsError
+
+    p = resolve_params(KeyInfoStep(), Settings(), {"keyinfo": {"images_per_request": 2}, "keyinfo.tta": "false",
+                                                   "keyinfo.offline_vocabulary": "cup, sofa", "keyinfo.detector": "yolo_world"})
+    assert isinstance(p, KeyInfoSettings)
     assert (p.images_per_request, p.tta, p.offline_vocabulary, p.detector) == (2, False, ("cup", "sofa"), "yolo_world")
     import pytest
-    from pydantic import ValidationError
 
-    with pytest.raises(ValidationError):
-        KeyInfoParams.from_params({"keyinfo.detector": "owl"})
+    with pytest.raises(ParamsError, match="detector"):
+        resolve_params(KeyInfoStep(), Settings(), {"keyinfo.detector": "owl"})

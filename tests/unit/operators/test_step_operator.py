@@ -17,7 +17,8 @@ from operators.pod_step import SkyscriptPodOperator
 from skyscript.orchestration.config import KubernetesSettings, OrchestrationSettings
 from skyscript.steps import registry
 from skyscript.steps.base import Resources
-from skyscript.steps.registry import GPU_MODEL, StepSpec
+from skyscript.steps.base import GPU_MODEL
+from skyscript.steps.registry import StepSpec
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 RUN_ID = "manual__2026-11-25T04:48:26.093677+00:00"

@@ -5,7 +5,7 @@ import pytest
 from skyscript import ids
 from skyscript.db import lineage
 from skyscript.orchestration.batching import make_batches, plan_drama
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 
 def test_batches_keep_order_and_size() -> None:

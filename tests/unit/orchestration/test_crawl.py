@@ -5,7 +5,7 @@ import pytest
 from skyscript.db import lineage
 from skyscript.db.models import Source
 from skyscript.orchestration.crawl import dramas_with_new_episodes, ingest_outcomes, merge_targets, scan_targets
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 
 def test_scan_merges_source_table_and_configured_sources(ctx: StepContext) -> None:

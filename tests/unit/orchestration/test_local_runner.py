@@ -11,8 +11,8 @@ from skyscript.context import open_context
 from skyscript.db import lineage
 from skyscript.db.models import StepRun
 from skyscript.orchestration.commands import StepInvocation
-from skyscript.orchestration.faults import FAULT_ENV, parse_faults
 from skyscript.orchestration.local import LocalStepRunner, StepProcessError, run_local, step_command
+from skyscript.steps.faults import FAULT_ENV, parse_faults, should_kill
 
 
 def test_parse_faults() -> None:
@@ -21,10 +21,12 @@ def test_parse_faults() -> None:
         parse_faults("probe")
 
 
-def test_fault_module_is_used_only_when_asked() -> None:
+def test_faults_fire_only_when_asked() -> None:
     inv = StepInvocation("probe", "d", episodes=("d--e",))
-    assert step_command(inv, {})[1:3] == ["-m", "skyscript.cli"]
-    assert step_command(inv, {FAULT_ENV: "probe@1"})[1:3] == ["-m", "skyscript.orchestration.faults"]
+    assert step_command(inv)[1:3] == ["-m", "skyscript.cli"]
+    assert not should_kill("probe", 1, {})
+    assert should_kill("probe", 1, {FAULT_ENV: "probe@1"})
+    assert not should_kill("probe", 2, {FAULT_ENV: "probe@1"}) and not should_kill("scan", 1, {FAULT_ENV: "probe@1"})
 
 
 def test_killed_step_leaves_a_running_row_and_the_retry_recovers(sample_media: Path, tmp_path: Path,

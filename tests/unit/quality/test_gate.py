@@ -8,9 +8,9 @@ import pytest
 
 from skyscript import ids
 from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.quality.gate import LossGateFailed, batch_losses, enforce, run_loss_gate
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 
 DRAMA = "test-drama"
@@ -47,7 +47,7 @@ def _step_run(ctx: StepContext, step: str, ep: str, status: str) -> int:
 def _lose_keyframes(ctx: StepContext, ep: str, frames: list[int]) -> None:
     with ctx.db.session() as s:
         lineage.replace_losses(s, DRAMA, "quality", ep,
-                               [LossRecord("keyframe", ids.keyframe_id(ep, f * 10), "blurred") for f in frames], None)
+                               [LossRecord("keyframe", ids.keyframe_id(ep, f * 10), "motion_blur") for f in frames], None)
 
 
 def test_gate_passes_at_the_threshold_and_keeps_the_report(ctx: StepContext) -> None:

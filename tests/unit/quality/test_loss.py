@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from skyscript import ids
 from skyscript.db import lineage
-from skyscript.db.lineage import LossRecord
+from skyscript.losses import LossRecord
 from skyscript.quality.loss import loss_report
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 
 def _episode(ctx: StepContext, name: str, frames: int, status: str = "ok") -> str:

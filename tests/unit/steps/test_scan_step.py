@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from skyscript.db import lineage
 from skyscript.db.models import Episode, Keyframe, Loss, Shot
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.ingest import IngestStep
 from skyscript.steps.probe import ProbeStep
 from skyscript.steps.runner import run_step
@@ -109,13 +109,13 @@ def test_rerun_with_fewer_keyframes_removes_their_private_and_published_frames(
     ctx: StepContext, episode_clip_file: Clip, tmp_path: Path
 ) -> None:
     ep = _ingest_clip(ctx, episode_clip_file, tmp_path)
-    ctx.settings.video.keyframes_per_shot = 2
+    ctx.settings.scan.keyframes_per_shot = 2
     assert run_step(ScanStep(), ctx, ep).status == "success"
     with ctx.db.session() as s:
         before = {k.private_key for k in lineage.keyframes_of(s, ep)}
     for key in before:  # what the privacy step would have published
         ctx.store.put_bytes(Area.public, key, b"masked")
-    ctx.settings.video.keyframes_per_shot = 1
+    ctx.settings.scan.keyframes_per_shot = 1
     assert run_step(ScanStep(), ctx, ep).status == "success"
     with ctx.db.session() as s:
         after = {k.private_key for k in lineage.keyframes_of(s, ep)}

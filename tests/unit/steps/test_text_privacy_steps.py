@@ -16,13 +16,13 @@ from sqlalchemy import select
 from skyscript.db import lineage
 from skyscript.db.models import Annotation, Keyframe, Loss, StepRun
 from skyscript.ids import Keys, keyframe_id, shot_id
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.steps.privacy import PrivacyStep
 from skyscript.steps.runner import run_step
 from skyscript.steps.shot_size import ShotSizeStep
 from skyscript.steps.text import TextStep
 from skyscript.store import Area
-from skyscript.video.frames import decode_jpeg, encode_jpeg
+from skyscript.imaging import decode_jpeg, encode_jpeg
 
 EP = "test-drama--ep01"
 SUBTITLE = "I never said that to anyone"
@@ -56,7 +56,7 @@ def episode(ctx: StepContext, sample_media: Path) -> dict[int, str]:
     """Three keyframes (frame index -> keyframe id) in two shots, private JPEGs in the store."""
     from skimage import data
 
-    q = ctx.settings.video.jpeg_quality
+    q = ctx.settings.scan.jpeg_quality
     images: dict[int, bytes] = {
         10: encode_jpeg(film_frame_with_text(sample_media), q),
         60: encode_jpeg(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), q),

@@ -9,7 +9,7 @@ import numpy as np
 from fixtures.clips import clip_dir, cuts_clip_file  # noqa: F401
 from fixtures.videos import Clip, texture
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video.keyframes import Candidate, dhash, hamming, select_keyframes
 from skyscript.video.quality import FrameQuality, Verdict
 from skyscript.video.scan import scan_video
@@ -51,7 +51,7 @@ def test_frames_inside_a_transition_or_at_the_edge_are_avoided() -> None:
 
 
 def test_every_shot_gets_a_keyframe_jpeg_of_full_size(cuts_clip_file: Clip, tmp_path: Path) -> None:
-    vs = VideoSettings(keyframes_per_shot=2)
+    vs = ScanSettings(keyframes_per_shot=2)
     r = scan_video(cuts_clip_file.path, vs, tmp_path)
     for s in r.shots:
         assert 1 <= len(s.keyframes) <= 2
@@ -90,9 +90,9 @@ def test_candidates_are_assessed_only_as_far_as_the_choice_needs() -> None:
 
 
 def test_a_small_memory_budget_spills_candidates_without_changing_the_choice(cuts_clip_file: Clip, tmp_path: Path) -> None:
-    roomy = scan_video(cuts_clip_file.path, VideoSettings(keyframes_per_shot=2), tmp_path / "a")
+    roomy = scan_video(cuts_clip_file.path, ScanSettings(keyframes_per_shot=2), tmp_path / "a")
     # 256x144 yuv420p pictures are 55 KB: a 0.1 MB budget holds one of them
-    tight = scan_video(cuts_clip_file.path, VideoSettings(keyframes_per_shot=2, candidate_memory_mb=0.1), tmp_path / "b")
+    tight = scan_video(cuts_clip_file.path, ScanSettings(keyframes_per_shot=2, candidate_memory_mb=0.1), tmp_path / "b")
     assert roomy.spilled == 0 and len(roomy.candidates) >= 6
     assert tight.spilled == len(tight.candidates) - 1
     pick = lambda r: [(k.frame_index, k.verdict, k.dhash) for k in r.keyframes]  # noqa: E731

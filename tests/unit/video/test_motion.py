@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fixtures.videos import camera_clip
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video.motion import MotionSample, classify
 from skyscript.video.scan import scan_video
 
@@ -32,26 +32,26 @@ TILT_SPEED = 3 * 24 / 144
 )
 def test_each_camera_move_is_named(move: str, speed: float | None, tmp_path: Path) -> None:
     clip = camera_clip(tmp_path / f"{move}.avi", move)
-    r = scan_video(clip.path, VideoSettings(), tmp_path / "work")
+    r = scan_video(clip.path, ScanSettings(), tmp_path / "work")
     assert len(r.shots) == 1
     cam = r.shots[0].camera
     assert cam.label == move
     if speed is not None:
         assert cam.speed == pytest.approx(speed, rel=0.1, abs=0.01)
     else:
-        assert cam.shake > VideoSettings().camera_jitter
+        assert cam.shake > ScanSettings().camera_jitter
 
 
 def test_pan_direction_convention(tmp_path: Path) -> None:
     """Pan right: the camera turns right, content moves left (negative dx in the samples)."""
     clip = camera_clip(tmp_path / "pr.avi", "pan_right")
-    r = scan_video(clip.path, VideoSettings(), tmp_path / "work")
+    r = scan_video(clip.path, ScanSettings(), tmp_path / "work")
     assert all(m.dx < 0 for m in r.motion if m.reliable)
     assert r.shots[0].camera.pan > 0
 
 
 def test_real_static_camera_with_walking_people_is_static(sample_media: Path, tmp_path: Path) -> None:
-    r = scan_video(sample_media / "vtest.avi", VideoSettings(), tmp_path)
+    r = scan_video(sample_media / "vtest.avi", ScanSettings(), tmp_path)
     assert len(r.shots) == 1
     assert r.shots[0].camera.label == "static"
     assert r.shots[0].camera.pairs > 100

@@ -7,17 +7,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from skyscript.config import VideoSettings
+from skyscript.config import TextSettings
+from skyscript.errors import MissingWeights
 from skyscript.video.ocr import (
     DET_FILE,
     REC_FILE,
-    ModelMissing,
     TextLayout,
     TextLine,
     analyse,
     bundled_model_dir,
     classify_lines,
-    mask_regions_of_payload,
     ocr_frame,
     resolve_ocr_models,
     text_area_ratio,
@@ -56,7 +55,7 @@ def test_reads_a_drawn_subtitle(ocr_engine, subtitled_frame: Any) -> None:
     drawn = (subtitled_frame.xyxy[2] - subtitled_frame.xyxy[0]) * (subtitled_frame.xyxy[3] - subtitled_frame.xyxy[1])
     # the detector's box hugs the glyphs: the ratio is about the drawn area over the frame
     assert 0.5 * drawn / (w * h) < res.text_area_ratio < 2.5 * drawn / (w * h)
-    assert res.to_payload()["boxes"][0]["xyxy"] == [round(v, 1) for v in sub.line.xyxy]
+    assert res.to_payload().boxes[0].xyxy == tuple(round(v, 1) for v in sub.line.xyxy)
 
 
 def test_frame_without_text(ocr_engine, film_frame: np.ndarray) -> None:
@@ -64,7 +63,7 @@ def test_frame_without_text(ocr_engine, film_frame: np.ndarray) -> None:
     assert res.boxes == []
     assert res.text_area_ratio == 0.0
     assert res.has_subtitle is False
-    assert res.to_payload()["subtitle_text"] == ""
+    assert res.to_payload().subtitle_text == ""
 
 
 def test_name_card_is_a_masked_caption_not_a_subtitle(ocr_engine, subtitled_frame: Any, text_drawer) -> None:
@@ -134,11 +133,11 @@ def test_long_text_and_mask_policy() -> None:
     assert [(b.kind, b.mask) for b in res.boxes] == [("text", True), ("subtitle", False)]
     res = analyse([sign, sub], w, h, TextLayout(mask_subtitles=True))
     assert [b.mask for b in res.boxes] == [True, True]
-    assert mask_regions_of_payload(res.to_payload()) == [(100.0, 100.0, 600.0, 140.0), (300.0, 520.0, 700.0, 560.0)]
+    assert res.to_payload().mask_regions() == [(100.0, 100.0, 600.0, 140.0), (300.0, 520.0, 700.0, 560.0)]
 
 
 def test_layout_from_settings() -> None:
-    v = VideoSettings(subtitle_band=0.25, subtitle_centre_tolerance=0.1, mask_subtitles=False)
+    v = TextSettings(subtitle_band=0.25, subtitle_centre_tolerance=0.1, mask_subtitles=False)
     layout = TextLayout.from_settings(v)
     assert (layout.subtitle_band, layout.centre_tolerance, layout.mask_subtitles) == (0.25, 0.1, False)
 
@@ -157,7 +156,7 @@ def test_model_dir_override_must_hold_the_files(tmp_path: Path) -> None:
     folder = tmp_path / "rapidocr"
     folder.mkdir()
     (folder / DET_FILE).symlink_to(bundled_model_dir() / DET_FILE)
-    with pytest.raises(ModelMissing, match=REC_FILE):
+    with pytest.raises(MissingWeights, match=REC_FILE):
         resolve_ocr_models(tmp_path)
     (folder / REC_FILE).symlink_to(bundled_model_dir() / REC_FILE)
     models = resolve_ocr_models(tmp_path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skyscript.video.frames import decode_jpeg, encode_jpeg
+from skyscript.imaging import decode_jpeg, encode_jpeg
 from skyscript.video.privacy import mosaic, pad_box, pixelate
 
 

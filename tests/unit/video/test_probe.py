@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from skyscript.steps.base import BadInput
+from skyscript.errors import BadInput
 from skyscript.video.probe import probe
 
 

@@ -10,11 +10,11 @@ import pytest
 from fixtures.clips import blur_clip_file, clip_dir  # noqa: F401
 from fixtures.videos import Clip, camera_shot, motion_blurred, texture, write_avi
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video import quality
 from skyscript.video.scan import analysis_size, scan_video
 
-VS = VideoSettings()
+VS = ScanSettings()
 
 
 def _analysis_gray(img: np.ndarray) -> np.ndarray:
@@ -105,7 +105,7 @@ def test_something_moving_in_front_of_the_lens_is_an_occlusion(tmp_path: Path) -
     for i in range(20, 56):
         cover = int(256 * 0.8 * min(1.0, (i - 19) / 12))
         frames[i][:, :cover] = (28, 30, 34)
-    r = scan_video(write_avi(tmp_path / "occluded.avi", frames), VideoSettings(keyframes_per_shot=2), tmp_path / "work")
+    r = scan_video(write_avi(tmp_path / "occluded.avi", frames), ScanSettings(keyframes_per_shot=2), tmp_path / "work")
     assert len(r.shots) == 1
     first, second = r.shots[0].keyframes
     assert first.frame_index < 28 and first.verdict == quality.Verdict(True, None)  # at most a sliver covered

@@ -9,15 +9,15 @@ import pytest
 from fixtures.clips import clip_dir, episode_clip_file  # noqa: F401
 from fixtures.videos import Clip, truncated_copy
 
-from skyscript.config import VideoSettings
-from skyscript.steps.base import BadInput
+from skyscript.config import ScanSettings
+from skyscript.errors import BadInput
 from skyscript.video.decode import iter_frames, pure_decode
 from skyscript.video.scan import scan_video
 
 
 def test_episode_shots_transitions_cameras_and_quality(episode_clip_file: Clip, tmp_path: Path) -> None:
     clip = episode_clip_file
-    r = scan_video(clip.path, VideoSettings(), tmp_path)
+    r = scan_video(clip.path, ScanSettings(), tmp_path)
     assert r.frames == clip.frames
     assert [s.span.transition_in for s in r.shots] == clip.transitions
     got = [s.span.start for s in r.shots]
@@ -37,7 +37,7 @@ def test_frames_are_counted_from_zero_whatever_the_timestamps(sample_media: Path
 def test_truncated_file_is_bad_input(sample_media: Path, tmp_path: Path) -> None:
     cut = truncated_copy(sample_media / "Megamind.avi", tmp_path / "cut.avi", keep=0.5)
     with pytest.raises(BadInput) as exc:
-        scan_video(cut, VideoSettings(), tmp_path / "work")
+        scan_video(cut, ScanSettings(), tmp_path / "work")
     assert exc.value.reason == "truncated"
     assert "270" in exc.value.detail
 
@@ -49,7 +49,7 @@ def test_garbage_in_the_middle_is_bad_input(episode_clip_file: Clip, tmp_path: P
     broken = tmp_path / "broken.avi"
     broken.write_bytes(bytes(data))
     with pytest.raises(BadInput) as exc:
-        scan_video(broken, VideoSettings(), tmp_path / "work")
+        scan_video(broken, ScanSettings(), tmp_path / "work")
     assert exc.value.reason in ("truncated", "decode_error")
 
 
@@ -57,7 +57,7 @@ def test_not_a_video_is_bad_input(tmp_path: Path) -> None:
     p = tmp_path / "x.avi"
     p.write_text("hello\n" * 100)
     with pytest.raises(BadInput) as exc:
-        scan_video(p, VideoSettings(), tmp_path / "work")
+        scan_video(p, ScanSettings(), tmp_path / "work")
     assert exc.value.reason == "not_a_video"
 
 
@@ -78,7 +78,7 @@ def test_variable_frame_rate_times_come_from_the_timestamps(tmp_path: Path) -> N
     info = probe(path)
     assert info.frame_count == 48  # counted, not the header's 2.36 s x 24
     assert info.duration_s == pytest.approx(2.36, abs=0.01)
-    r = scan_video(path, VideoSettings(), tmp_path / "work")  # no "truncated": 48 frames cover the whole duration
+    r = scan_video(path, ScanSettings(), tmp_path / "work")  # no "truncated": 48 frames cover the whole duration
     assert r.frames == 48
     assert [(s.span.start, s.span.end) for s in r.shots] == [(0, 24), (24, 48)]
     assert [(s.start_s, s.end_s) for s in r.shots] == [
@@ -92,7 +92,7 @@ def test_truncated_matroska_is_found_by_its_duration(tmp_path: Path) -> None:
     path, _ = _vfr_clip(tmp_path / "phone.mkv")
     cut = truncated_copy(path, tmp_path / "cut.mkv", keep=0.7)
     with pytest.raises(BadInput) as exc:
-        scan_video(cut, VideoSettings(), tmp_path / "work")
+        scan_video(cut, ScanSettings(), tmp_path / "work")
     assert exc.value.reason == "truncated"
     assert "s of the 2.36 s the header gives" in exc.value.detail
 

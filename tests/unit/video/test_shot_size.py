@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from skyscript.config import VideoSettings
-from skyscript.video.faces import Face, FaceDetector
+from skyscript.config import ShotSizeSettings
+from skyscript.models.face_detect import Face, FaceDetector
 from skyscript.video.shot_size import (
     PeopleDetector,
     ShotSizeRules,
@@ -70,11 +70,11 @@ def test_person_fallback_and_no_subject() -> None:
     assert (res.shot_type, res.basis) == ("wide", "person")
     res = classify_shot([], [], 600, RULES)
     assert (res.shot_type, res.basis, res.ratio, res.box) == (None, "none", None, None)
-    assert res.to_payload() == {"shot_type": None, "basis": "none", "ratio": None, "box": None}
+    assert res.to_payload().model_dump() == {"shot_type": None, "basis": "none", "ratio": None, "box": None}
 
 
 def test_rules_come_from_settings_and_are_checked() -> None:
-    rules = ShotSizeRules.from_settings(VideoSettings(shot_face_ratios=(0.1, 0.2, 0.3, 0.9), shot_full_person_ratio=0.7))
+    rules = ShotSizeRules.from_settings(ShotSizeSettings(face_ratios=(0.1, 0.2, 0.3, 0.9), full_person_ratio=0.7))
     assert rules.face_ratios == (0.1, 0.2, 0.3, 0.9) and rules.full_person_ratio == 0.7
     assert shot_from_face_ratio(0.85, rules) == "close_up"
     with pytest.raises(ValueError, match="increasing"):

@@ -10,14 +10,14 @@ import pytest
 from fixtures.clips import clip_dir, cuts_clip_file, dissolve_clip_file, fade_clip_file  # noqa: F401
 from fixtures.videos import Clip
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video.scan import ScanResult, scan_video
 from skyscript.video.shots import build_shots
 from skyscript.video.transitions import Transition, detect_fades
 
 
 def _scan(path: Path, tmp_path: Path) -> ScanResult:
-    return scan_video(path, VideoSettings(), tmp_path)
+    return scan_video(path, ScanSettings(), tmp_path)
 
 
 def _starts(r: ScanResult) -> list[int]:

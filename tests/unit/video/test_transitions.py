@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fixtures import videos as V
 
-from skyscript.config import VideoSettings
+from skyscript.config import ScanSettings
 from skyscript.video.scan import ScanResult, scan_video
 from skyscript.video.transitions import Transition, _global_motion, detect_dissolves
 
@@ -20,7 +20,7 @@ THUMB = (32, 18)  # what the scan keeps per frame for a 256 x 144 video
 
 
 def _scan(clip: V.Clip, tmp_path: Path) -> ScanResult:
-    return scan_video(clip.path, VideoSettings(), tmp_path / "work")
+    return scan_video(clip.path, ScanSettings(), tmp_path / "work")
 
 
 def _thumbs(frames: V.Frames) -> list[np.ndarray]:
@@ -29,7 +29,7 @@ def _thumbs(frames: V.Frames) -> list[np.ndarray]:
 
 
 def _detect(thumbs: list[np.ndarray], **kw: object) -> list[Transition]:
-    vs = VideoSettings()
+    vs = ScanSettings()
     return detect_dissolves(
         thumbs, V.FPS, min_change=vs.dissolve_min_change, max_blend_error=vs.dissolve_max_blend_error,
         max_len_s=vs.dissolve_max_s, **kw,  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from skyscript.db.models import Annotation, Episode, Keyframe
 from skyscript.keyinfo.schema import KeyInfo
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 
 KEYINFO_SCHEMA = pa.schema([
     ("episode_id", pa.string()), ("keyframe_id", pa.string()), ("shot_index", pa.int64()), ("frame_index", pa.int64()),

@@ -1,4 +1,4 @@
-"""Keyframe images: decode and encode JPEGs, scale for analysis, fetch from the object store.
+"""Images: decode and encode JPEGs, scale down for analysis.
 
 Images are OpenCV arrays: ``uint8``, ``H x W x 3``, BGR channel order.
 """
@@ -10,16 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from skyscript.store import Area, ObjectNotFound, ObjectStore
-
-
-class FrameError(ValueError):
-    """A keyframe image cannot be used; ``reason`` becomes the loss row's reason."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+from skyscript.errors import FrameError
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -60,15 +51,3 @@ def fit_max_side(img: np.ndarray, max_side: int) -> Scaled:
     scale = max_side / longest
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return Scaled(cv2.resize(img, size, interpolation=cv2.INTER_AREA), scale)
-
-
-def read_frame(store: ObjectStore, key: str | None, area: Area = Area.private) -> np.ndarray:
-    """Fetch and decode one keyframe; :class:`FrameError` (``frame_missing`` or
-    ``frame_unreadable``) when there is nothing usable under ``key``."""
-    if not key:
-        raise FrameError("frame_missing", "the keyframe has no stored image (private_key is empty)")
-    try:
-        data = store.get_bytes(area, key)
-    except ObjectNotFound as exc:
-        raise FrameError("frame_missing", str(exc)) from exc
-    return decode_jpeg(data)

@@ -1,4 +1,5 @@
-"""Offline face detection for privacy masking, face counts and shot size: OpenCV's Haar
+"""The one face-detection module: offline face detection for privacy masking, face counts,
+shot size and the face models of key information: OpenCV's Haar
 cascades (frontal alt2, frontal default, profile both ways) and dlib's HOG frontal face
 detector (built into dlib, no weight file), each run as one *pass* over the frame.
 
@@ -28,7 +29,6 @@ found; the cascades go down to ``min_px``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from skyscript.config import VideoSettings
-from skyscript.video.frames import fit_max_side
-from skyscript.video.ocr import ModelMissing
+from skyscript.config import FaceSettings
+from skyscript.imaging import fit_max_side
+from skyscript.errors import MissingWeights
+from skyscript.ids import combined_digest
+from skyscript.models.weights import file_sha256
+from skyscript.schemas.annotations import FaceDetectionEntry, FaceEntry, FacesPayload
 
 Box = tuple[float, float, float, float]
 
@@ -65,7 +68,7 @@ SKIN_HIGH = (255, 173, 127)
 
 
 @dataclass(frozen=True)
-class Detection:
+class FaceDetection:
     xyxy: Box  # full-frame pixels
     detector: str
     weight: float  # the cascade's level weight (comparable within one cascade only)
@@ -104,7 +107,7 @@ class FaceResult:
     width: int
     height: int
     faces: list[Face] = field(default_factory=list)
-    detections: list[Detection] = field(default_factory=list)
+    detections: list[FaceDetection] = field(default_factory=list)
 
     @property
     def confirmed(self) -> list[Face]:
@@ -118,31 +121,24 @@ class FaceResult:
         """Every detection's box; a dlib box (eyebrows to chin) grown up over the forehead."""
         return [forehead_grown(d.xyxy) if d.detector == DLIB_PASS else d.xyxy for d in self.detections]
 
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "count": self.count,
-            "faces": [f.to_dict() for f in self.faces],
-            "detections": [
-                {"xyxy": [round(v, 1) for v in d.xyxy], "detector": d.detector, "weight": round(d.weight, 4)}
+    def to_payload(self) -> FacesPayload:
+        return FacesPayload(
+            width=self.width,
+            height=self.height,
+            count=self.count,
+            faces=[FaceEntry.model_validate(f.to_dict()) for f in self.faces],
+            detections=[
+                FaceDetectionEntry(xyxy=tuple(round(v, 1) for v in d.xyxy), detector=d.detector, weight=round(d.weight, 4))  # type: ignore[arg-type]
                 for d in self.detections
             ],
-        }
-
-
-def faces_from_payload(payload: dict[str, Any]) -> list[Face]:
-    """The faces of a ``faces`` annotation (what shot size reads)."""
-    return [
-        Face(
-            xyxy=tuple(float(v) for v in f["xyxy"]),  # type: ignore[arg-type]
-            detector=str(f.get("detector", "")),
-            weight=float(f.get("weight", 0.0)),
-            skin=float(f.get("score", 0.0)),
-            confirmed=bool(f.get("confirmed", True)),
-            support=int(f.get("support", 1)),
         )
-        for f in payload.get("faces", [])
+
+
+def faces_from_payload(payload: FacesPayload) -> list[Face]:
+    """The faces of a ``faces`` annotation (what shot size and key information read)."""
+    return [
+        Face(xyxy=f.xyxy, detector=f.detector, weight=f.weight, skin=f.score, confirmed=f.confirmed, support=f.support)
+        for f in payload.faces
     ]
 
 
@@ -204,6 +200,16 @@ def is_low_chroma(img: np.ndarray, threshold: float = 4.0) -> bool:
 # --- the detector ----------------------------------------------------------------------------
 
 
+def dlib_hog_faces(hog: Any, image: np.ndarray, upsample: int, min_score: float) -> list[tuple[Box, float]]:
+    """dlib's HOG frontal faces as ``(box, score)``, box end-exclusive in ``image`` pixels
+    (grey or RGB). The privacy detector and the offline face-attribute backend both use it."""
+    rects, scores, _ = hog.run(np.ascontiguousarray(image), upsample, min_score)
+    return [
+        ((float(r.left()), float(r.top()), float(r.right() + 1), float(r.bottom() + 1)), float(score))
+        for r, score in zip(rects, scores)
+    ]
+
+
 def cascade_dir() -> Path:
     return Path(cv2.data.haarcascades)
 
@@ -237,7 +243,7 @@ class FaceDetector:
         try:
             import dlib
         except ImportError as exc:
-            raise ModelMissing(f"the face detector needs dlib ({exc}): pip install 'dlib-bin>=20,<21'") from exc
+            raise MissingWeights(f"the face detector needs dlib ({exc}): pip install 'dlib-bin>=20,<21'") from exc
         self._dlib_version = str(dlib.__version__)
         self._hog = dlib.get_frontal_face_detector()
         self._cascades: list[tuple[str, cv2.CascadeClassifier, bool]] = []
@@ -245,21 +251,21 @@ class FaceDetector:
         for name, filename, mirrored in CASCADES:
             path = self.folder / filename
             if not path.is_file():
-                raise ModelMissing(
+                raise MissingWeights(
                     f"face cascade {filename} not found in {self.folder}: it ships with opencv-python-headless<5 "
                     "(cv2.data.haarcascades)"
                 )
             cascade = cv2.CascadeClassifier(str(path))
             if cascade.empty():
-                raise ModelMissing(f"face cascade {path} could not be loaded")
+                raise MissingWeights(f"face cascade {path} could not be loaded")
             self._cascades.append((name, cascade, mirrored))
             self.files.append(path)
 
     @classmethod
-    def from_settings(cls, video: VideoSettings) -> "FaceDetector":
+    def from_settings(cls, faces: FaceSettings) -> "FaceDetector":
         return cls(
-            max_side=video.face_max_side, min_px=video.face_min_px, min_skin=video.face_min_skin,
-            dlib_min_score=video.face_dlib_min_score, dlib_confirm=video.face_dlib_confirm,
+            max_side=faces.max_side, min_px=faces.min_px, min_skin=faces.min_skin,
+            dlib_min_score=faces.dlib_min_score, dlib_confirm=faces.dlib_confirm,
         )
 
     @property
@@ -276,11 +282,7 @@ class FaceDetector:
 
     def weights_digest(self) -> str:
         """The cascade files' digests and dlib's version (its HOG model is compiled into dlib)."""
-        h = hashlib.sha256()
-        for p in self.files:
-            h.update(hashlib.sha256(p.read_bytes()).hexdigest().encode())
-        h.update(f"dlib-{self._dlib_version}".encode())
-        return "sha256:" + h.hexdigest()
+        return combined_digest([*(file_sha256(p) for p in self.files), f"dlib-{self._dlib_version}"])
 
     def params(self) -> dict[str, Any]:
         return {
@@ -296,18 +298,16 @@ class FaceDetector:
             "shadow_overlap": self.shadow_overlap,
         }
 
-    def detect_raw(self, img: np.ndarray) -> list[Detection]:
+    def detect_raw(self, img: np.ndarray) -> list[FaceDetection]:
         """Every pass's boxes in full-frame pixels; a Haar detection's weight is its cascade
         level weight, a dlib one's its HOG score."""
         scaled = fit_max_side(img, self.max_side)
         plain = cv2.cvtColor(scaled.image, cv2.COLOR_BGR2GRAY)
         gray = cv2.equalizeHist(plain)
         width = gray.shape[1]
-        out: list[Detection] = []
-        rects, scores, _ = self._hog.run(plain, self.dlib_upsample, self.dlib_min_score)
-        for r, score in zip(rects, scores):
-            box = (float(r.left()), float(r.top()), float(r.right() + 1), float(r.bottom() + 1))
-            out.append(Detection(scaled.to_full(box), DLIB_PASS, float(score)))
+        out: list[FaceDetection] = []
+        for box, score in dlib_hog_faces(self._hog, plain, self.dlib_upsample, self.dlib_min_score):
+            out.append(FaceDetection(scaled.to_full(box), DLIB_PASS, score))
         for name, cascade, mirrored in self._cascades:
             for flip in (False, True) if mirrored else (False,):
                 g = cv2.flip(gray, 1) if flip else gray
@@ -321,7 +321,7 @@ class FaceDetector:
                 for (x, y, w, h), wt in zip(np.asarray(rects).reshape(-1, 4), np.asarray(weights).reshape(-1)):
                     x0 = float(width - (x + w)) if flip else float(x)
                     box = scaled.to_full((x0, float(y), x0 + float(w), float(y + h)))
-                    out.append(Detection(box, f"{name}-mirrored" if flip else name, float(wt)))
+                    out.append(FaceDetection(box, f"{name}-mirrored" if flip else name, float(wt)))
         return out
 
     def detect(self, img: np.ndarray) -> FaceResult:

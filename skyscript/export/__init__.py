@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skyscript.db import lineage
-from skyscript.steps.base import StepContext
+from skyscript.context import StepContext
 from skyscript.store import Area
 from skyscript.store.base import digest_of
 
@@ -83,7 +83,7 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
         pa.schema([(k, pa.string()) for k in ("episode_id", "item_kind", "item_id", "step", "reason", "detail")]),
         out / "losses.parquet",
     )
-    from skyscript.keyinfo.export import write_keyinfo_parquet
+    from skyscript.export.keyinfo import write_keyinfo_parquet
 
     written["keyinfo.parquet"] = write_keyinfo_parquet(ctx, out / "keyinfo.parquet")
     (out / "manifest.json").write_text(json.dumps({"drama_id": ctx.drama_id, "files": written}, indent=2))

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from skyscript.video.faces import (
+from skyscript.models.face_detect import (
     Face,
     FaceDetector,
     cluster_boxes,
@@ -15,7 +15,19 @@ from skyscript.video.faces import (
     is_low_chroma,
     skin_share,
 )
-from skyscript.video.ocr import ModelMissing
+from skyscript.errors import MissingWeights
+from skyscript.schemas.annotations import FaceEntry, FacesPayload
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut: np.ndarray) -> np.ndarray:
+    """The detector works on OpenCV's BGR images; the model tests' photos are RGB."""
+    return cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="module")
+def messi(messi: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(messi, cv2.COLOR_RGB2BGR)
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -34,7 +46,7 @@ def test_astronaut_face_is_found_where_it_is(face_detector: FaceDetector, astron
     # every raw detection is kept for masking and at least one covers the face
     assert max(iou(d, astronaut_face) for d in res.mask_regions()) > 0.5
     payload = res.to_payload()
-    assert payload["count"] == 1 and payload["width"] == 512 and payload["height"] == 512
+    assert payload.count == 1 and payload.width == 512 and payload.height == 512
     assert faces_from_payload(payload)[0].xyxy == tuple(round(v, 1) for v in face.xyxy)
 
 
@@ -98,13 +110,13 @@ def test_grey_frames_skip_the_skin_test(face_detector: FaceDetector, astronaut: 
 
 
 def test_missing_cascade_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelMissing, match="haarcascade_frontalface_alt2.xml"):
+    with pytest.raises(MissingWeights, match="haarcascade_frontalface_alt2.xml"):
         FaceDetector(folder=tmp_path)
 
 
 def test_face_payload_round_trip() -> None:
     f = Face((1.0, 2.0, 30.0, 40.0), "haar-frontal", 5.0, 0.9, True, 2)
-    [back] = faces_from_payload({"faces": [f.to_dict()]})
+    [back] = faces_from_payload(FacesPayload(width=64, height=64, count=1, faces=[FaceEntry.model_validate(f.to_dict())]))
     assert back == f
 
 
