@@ -347,7 +347,8 @@ class OpenAIChatClient:
 
     def chat_many(self, requests: Sequence[ChatRequest]) -> list[ChatAnswer | ChatError]:
         """All requests, at most the adaptive limit in flight; results in request order. Raises
-        :class:`ModelServerMisconfigured` when the configuration is wrong (see the module doc)."""
+        :class:`ModelServerMisconfigured` when the configuration is wrong and
+        :class:`ModelServerUnreachable` when no request reached the server (see the module doc)."""
         if not requests:
             return []
         abort = threading.Event()
