@@ -170,14 +170,27 @@ class KeyInfoSettings(BaseModel):
 
 
 class ModelEndpoint(BaseModel):
-    """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, ...)."""
+    """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, transformers serve, ...)."""
 
-    url: str | None = None
-    model: str = "internvl2"
+    url: str | None = Field(None, description="base URL, e.g. http://host:23333/v1; unset: no model server")
+    model: str | None = Field(
+        None, description="model name the requests carry; unset: the one the server lists at GET /v1/models (or its own)"
+    )
     api_key: SecretStr = SecretStr("none")
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(3, ge=0)
-    concurrency: int = Field(4, ge=1)
+    timeout_s: float = Field(120.0, gt=0, description="seconds one attempt may take")
+    max_retries: int = Field(
+        3, ge=0, description="retries of timeouts, connection errors and HTTP 408/409/425/429/502/503/504 (a 500 is retried once)"
+    )
+    concurrency: int = Field(4, ge=1, description="most requests in flight")
+    adaptive_concurrency: bool = Field(
+        True, description="start at one request in flight and grow to `concurrency` while latency holds; back off on timeouts, 429/503, queueing"
+    )
+    latency_tolerance: float = Field(
+        1.8, gt=1.0, description="latency per generated token above this multiple of the best recent one counts as queueing"
+    )
+    max_tokens: int = Field(
+        4096, ge=16, description="most tokens one answer may generate; a truncated answer is retried once with twice the room, up to this"
+    )
 
 
 class Settings(BaseSettings):

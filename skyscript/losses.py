@@ -38,6 +38,7 @@ class LossReason(str, Enum):
     vlm_failed = "vlm_failed"
     unparseable_json = "unparseable_json"
     schema_violation = "schema_violation"
+    truncated_answer = "truncated_answer"  # cut off at its token budget even after one retry with twice the room
     # an object the VLM named that no detector found (reported, not counted as loss)
     hallucination = "hallucination"
 

@@ -10,22 +10,31 @@ Which copy of a frame goes where:
 * the face-attribute models get the **unmasked** frame at the privacy step's face boxes: a mosaic
   face has no age, gender or expression left to read.
 
-Several keyframes of one shot go into one request (``images_per_request``); requests run with
-bounded concurrency (``settings.vlm.concurrency``). Each answer climbs the repair ladder of
-:mod:`skyscript.keyinfo.repair`; every frame's outcome is counted (``answers_parsed``,
-``answers_repaired``, ``answers_corrected``, ``answers_lost``).
+Several keyframes of one shot go into one request (``images_per_request``). ``max_tokens`` is
+the generation budget of a full request; a request with fewer keyframes gets its share (the
+answer's length follows the keyframes in it), and the client caps it at ``settings.vlm.max_tokens``.
+Requests run with adaptive concurrency (up to ``settings.vlm.concurrency``). Each answer climbs the
+repair ladder of :mod:`skyscript.keyinfo.repair`; every frame's outcome is counted
+(``answers_parsed``, ``answers_repaired``, ``answers_corrected``, ``answers_lost``), and so is what
+the client did (``vlm_http_requests``, ``vlm_retries``, ``vlm_timeouts``, ``vlm_peak_in_flight``).
+
+Losses: ``vlm_failed`` (the request failed for good), ``truncated_answer`` (cut off at the budget
+even after one retry with twice the room), ``unparseable_json`` / ``schema_violation`` (the repair
+ladder). A misconfigured model server (:class:`ModelServerMisconfigured`: a model name it does not
+serve, a refused key, every request refused) or one that no request reached
+(:class:`ModelServerUnreachable`) is not a loss: it propagates and fails the step, which can be retried.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
-from skyscript.losses import LossRecord
 from skyscript.config import KeyInfoSettings
 from skyscript.ids import Keys
 from skyscript.keyinfo.calibrate import FaceContext, calibrate_frame
@@ -39,7 +48,8 @@ from skyscript.keyinfo.prompts import (
 )
 from skyscript.keyinfo.repair import Interpretation, Outcome, interpret
 from skyscript.keyinfo.schema import KeyInfo, Source
-from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, VlmError
+from skyscript.keyinfo.vlm_client import ChatAnswer, ChatBackend, ChatRequest, ModelServerMisconfigured, VlmError
+from skyscript.losses import LossRecord
 from skyscript.models.detectors import Detection, OpenVocabDetector
 from skyscript.models.faces import FaceBackend, FacePrediction, read_rgb
 
@@ -124,13 +134,23 @@ class VlmExtractor:
         self.shot_rules = shot_rules
         self.log = log
         self.prompts = prompt_set()
+        self._fatal: ModelServerMisconfigured | None = None
+
+    def budget(self, n_images: int) -> int:
+        """``max_tokens`` of a request with ``n_images`` keyframes: its share of a full request's."""
+        per_request = max(1, self.params.images_per_request)
+        return max(64, math.ceil(self.params.max_tokens * min(n_images, per_request) / per_request))
 
     def _correct(self, raw: str, problem: str, n_images: int) -> str:
         assert self.corrector is not None
-        ans = self.corrector.chat(ChatRequest(
-            system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
-            max_tokens=self.params.max_tokens,
-        ))
+        try:
+            ans = self.corrector.chat(ChatRequest(
+                system=CORRECTION_SYSTEM, user=correction_user_prompt(raw, problem, n_images), images=(),
+                max_tokens=self.budget(n_images),
+            ))
+        except ModelServerMisconfigured as exc:  # the repair ladder turns errors into losses: keep this one
+            self._fatal = exc
+            raise
         return ans.text
 
     def _store_answer(
@@ -151,13 +171,25 @@ class VlmExtractor:
         groups = group_requests(frames, self.params.images_per_request)
         requests = [
             ChatRequest(system=EXTRACT_SYSTEM, user=extract_user_prompt(len(g)), images=[f.private_jpeg for f in g],
-                        max_tokens=self.params.max_tokens)
+                        max_tokens=self.budget(len(g)))
             for g in groups
         ]
         result.bump("vlm_requests", len(requests))
-        answers = self.vlm.chat_many(requests)
+        before = _client_counts(self.vlm)
+        if before is not None:
+            self.vlm.limiter.reset_peak()  # type: ignore[attr-defined]
+        answers = self.vlm.chat_many(requests)  # raises ModelServerMisconfigured / ModelServerUnreachable
         for group, answer in zip(groups, answers):
             self._handle(episode_id, group, answer, result)
+            if self._fatal is not None:
+                raise self._fatal
+        after = _client_counts(self.vlm)
+        if after is not None and before is not None:
+            diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            result.bump("vlm_http_requests", diff.get("requests", 0))
+            result.bump("vlm_retries", sum(v for k, v in diff.items() if k.startswith("retry_")))
+            result.bump("vlm_timeouts", diff.get("timeouts", 0))
+            result.counts["vlm_peak_in_flight"] = self.vlm.limiter.peak_in_flight  # type: ignore[attr-defined]
         return result
 
     def _handle(self, episode_id: str, group: list[FrameInput], answer: ChatAnswer | VlmError, result: EpisodeResult) -> None:
@@ -166,16 +198,21 @@ class VlmExtractor:
             "frames": [f.frame_index for f in group], "keyframe_ids": [f.keyframe_id for f in group],
         }
         if isinstance(answer, VlmError):
-            record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id)
+            reason = "truncated_answer" if answer.reason == "truncated_answer" else "vlm_failed"
+            record.update(error=str(answer), attempts=answer.attempts, model=self.vlm.model_id, outcome="lost")
+            if answer.text is not None:
+                record["answer"] = answer.text
             keys = self._store_answer(episode_id, group, record, result)
             self.log.warning("VLM request for frames %s failed: %s", record["frames"], answer)
             for f in group:
                 result.frames.append(FrameResult(f.keyframe_id, f.frame_index))
-                result.losses.append(LossRecord("annotation", f.keyframe_id, "vlm_failed", str(answer), keys[f.frame_index]))
+                result.losses.append(LossRecord("annotation", f.keyframe_id, reason, str(answer), keys[f.frame_index]))
                 result.bump("answers_lost")
-                result.bump("vlm_failed")
+                result.bump(reason)
             return
         interp: Interpretation = interpret(answer.text, len(group), self.corrector and self._correct)
+        if self._fatal is not None:
+            return
         record.update(
             model=answer.model, attempts=answer.attempts, finish_reason=answer.finish_reason, answer=answer.text,
             outcome=interp.outcome.value, corrected=interp.corrected_text, problem=interp.detail,
@@ -219,3 +256,9 @@ class VlmExtractor:
             )
             result.frames.append(FrameResult(f.keyframe_id, f.frame_index, info))
             result.bump("keyframes_annotated")
+
+
+def _client_counts(client: Any) -> dict[str, int] | None:
+    """The HTTP client's counters (:class:`skyscript.models.chat.ClientStats`); None for backends without."""
+    stats = getattr(client, "stats", None)
+    return stats.snapshot() if stats is not None and getattr(client, "limiter", None) is not None else None

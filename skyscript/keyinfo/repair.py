@@ -66,14 +66,32 @@ def strict_load(text: str) -> Any:
         raise _NotJson(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from exc
 
 
+def _answer_shaped(obj: Any) -> bool:
+    """The top level an answer can have: an object, or a non-empty list of objects (frames or the
+    flat list of items), or a list holding one such list."""
+    if isinstance(obj, dict):
+        return bool(obj)
+    if isinstance(obj, list) and obj:
+        return all(isinstance(x, dict) for x in obj) or (
+            len(obj) == 1 and isinstance(obj[0], list) and bool(obj[0]) and all(isinstance(x, dict) for x in obj[0]))
+    return False
+
+
 def repair_load(text: str) -> Any:
-    """The ``json-repair`` reading of ``text``; raises when it yields no object or list."""
+    """The ``json-repair`` reading of ``text``; raises when it yields nothing shaped like an answer.
+
+    json-repair reads *something* out of almost any text: garbage holding a ``[`` becomes a list of
+    one string. Only an object or a list of objects counts as JSON that was read; anything else
+    is ``unparseable_json``, not ``schema_violation``.
+    """
     try:
         obj = json_repair.loads(text)
     except Exception as exc:  # noqa: BLE001 - the repair library may raise anything on odd input
         raise _NotJson(f"json-repair failed: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(obj, (dict, list)) or not obj:
-        raise _NotJson("no JSON object or list found in the answer")
+    if not _answer_shaped(obj):
+        got = type(obj).__name__ if not isinstance(obj, list) else \
+            f"a list of {', '.join(sorted({type(x).__name__ for x in obj})) or 'nothing'}"
+        raise _NotJson(f"no JSON object found in the answer (json-repair read {got})")
     return obj
 
 

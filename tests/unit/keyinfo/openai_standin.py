@@ -5,7 +5,12 @@ image-less correction requests a marker found in the text), so answers do not de
 in which concurrent requests arrive.
 
 Script entries, one per attempt (the last one repeats):
-``Reply(text)``, ``Fail(status)``, ``Slow(seconds, text)``.
+``Reply(text, finish_reason)``, ``Fail(status, body, retry_after)``, ``Slow(seconds, text)``.
+
+Server behaviours a real server has: ``served`` (what ``GET /v1/models`` lists; ``None``: no such
+route, 404), ``pinned`` (a request naming another model gets HTTP 400, as ``transformers serve
+DIR`` answers), ``serial`` (one request generates at a time, the others queue, as ``transformers
+serve`` without continuous batching does), ``api_key`` (other keys get 401).
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from typing import Any, Callable, Union
 @dataclass(frozen=True)
 class Reply:
     text: str
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True)
 class Fail:
     status: int
     body: str = "internal error"
+    retry_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,14 @@ class StandinOpenAI:
     requests: list[Recorded] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     max_in_flight: int = 0
+    served: list[str] | None = None
+    pinned: str | None = None
+    serial: bool = False
+    api_key: str | None = None
+    model_list_calls: int = 0
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _generate: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     on_request: Callable[[Recorded], None] | None = None
 
@@ -105,6 +118,7 @@ class StandinOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -119,10 +133,35 @@ class StandinOpenAI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _authorised(self) -> bool:
+                if standin.api_key is None or self.headers.get("Authorization") == f"Bearer {standin.api_key}":
+                    return True
+                self._send(401, b'{"error": {"message": "invalid api key"}}')
+                return False
+
+            def do_GET(self) -> None:  # noqa: N802
+                if not self._authorised():
+                    return
+                if not self.path.endswith("/v1/models") or standin.served is None:
+                    self._send(404, b'{"detail": "Not Found"}')
+                    return
+                with standin._lock:
+                    standin.model_list_calls += 1
+                data = [{"id": m, "object": "model", "owned_by": "standin"} for m in standin.served]
+                self._send(200, json.dumps({"object": "list", "data": data}).encode())
+
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 if not self.path.endswith("/v1/chat/completions"):
                     self._send(404, b'{"error": "not found"}')
+                    return
+                if not self._authorised():
+                    return
+                if standin.pinned is not None and body.get("model", standin.pinned) != standin.pinned:
+                    msg = f"Server is pinned to '{standin.pinned}'; requested '{body.get('model')}'."
+                    with standin._lock:
+                        standin.requests.append(Recorded("refused", body, [], "", ""))
+                    self._send(400, json.dumps({"detail": msg}).encode())
                     return
                 msgs = body["messages"]
                 system = next((m["content"] for m in msgs if m["role"] == "system"), "")
@@ -144,15 +183,28 @@ class StandinOpenAI:
                     standin.max_in_flight = max(standin.max_in_flight, standin._in_flight)
                 try:
                     if isinstance(action, Fail):
-                        self._send(action.status, json.dumps({"error": action.body}).encode())
+                        payload = json.dumps({"error": action.body}).encode()
+                        if action.retry_after is None:
+                            self._send(action.status, payload)
+                            return
+                        self.send_response(action.status)
+                        self.send_header("Retry-After", action.retry_after)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
                         return
                     if isinstance(action, Slow):
-                        time.sleep(action.seconds)
+                        if standin.serial:
+                            with standin._generate:
+                                time.sleep(action.seconds)
+                        else:
+                            time.sleep(action.seconds)
                     answer = {
                         "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
                         "model": standin.model,
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": action.text},
-                                     "finish_reason": "stop"}],
+                                     "finish_reason": getattr(action, "finish_reason", "stop")}],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                     }
                     self._send(200, json.dumps(answer).encode())

@@ -55,7 +55,7 @@ def test_prose_goes_to_the_correction_model() -> None:
     assert r.frames[0].people[0].gender.value == "female"  # type: ignore[union-attr]
     [(raw, problem, n)] = corrector.calls
     assert raw.startswith("There is a woman") and n == 1
-    assert "not valid JSON" in problem and "no JSON object or list found" in problem
+    assert "not valid JSON" in problem and "no JSON object found" in problem
 
 
 def test_out_of_range_values_go_to_the_correction_model_with_the_reason() -> None:
@@ -88,3 +88,14 @@ def test_wrong_fields_that_never_fit_are_a_schema_violation() -> None:
     r = interpret(json.dumps({"people": [{"gender": "robot"}]}), 1, Corrector(json.dumps({"people": [{"gender": "??"}]})))
     assert r.outcome is Outcome.lost and r.reason == "schema_violation"
     assert "unknown gender" in (r.detail or "")
+
+
+def test_repair_calls_json_only_what_is_shaped_like_an_answer() -> None:
+    for garbage in ("I see [a cat] here", 'oman@\u00ff@{"|\x03oman@', "x: [1, 2"):
+        r = interpret(garbage, 1)
+        assert r.outcome is Outcome.lost and r.reason == "unparseable_json", garbage
+    # a flat list of items (the paper's shape) and a truncated object are still repaired
+    r = interpret('[{"type": "cup"}, {"type": "chair"', 1)
+    assert r.outcome is Outcome.repaired and r.frames is not None and [o.type for o in r.frames[0].objects] == ["cup", "chair"]
+    r = interpret('{"objects": [{"type": "cup"}], "people": [', 1)
+    assert r.outcome is Outcome.repaired
