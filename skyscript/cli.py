@@ -72,10 +72,15 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
 @click.option("--steps", default=None, help="Comma-separated steps to run (default: all; `skyscript steps` lists them).")
 @click.option("--param", "params", multiple=True, metavar="STEP.NAME=VALUE",
               help="Override one step parameter for this run, e.g. keyinfo.max_tokens=512 (repeatable).")
+@click.option("--vlm-max-tokens", type=click.IntRange(16), default=None,
+              help="Cap on the tokens one VLM answer may take (default: SKYSCRIPT_VLM__MAX_TOKENS).")
+@click.option("--vlm-concurrency", type=click.IntRange(1), default=None,
+              help="Most VLM requests in flight; the client starts at one and grows while latency holds "
+                   "(default: SKYSCRIPT_VLM__CONCURRENCY).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 @click.pass_context
 def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, params: tuple[str, ...],
-        no_progress: bool) -> None:
+        vlm_max_tokens: int | None, vlm_concurrency: int | None, no_progress: bool) -> None:
     """Run the whole pipeline in-process on SOURCES (files, folders, http(s) URLs, s3://bucket/prefix).
 
     Episodes already ingested with the same content are not re-copied; re-running replaces each
@@ -88,6 +93,9 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
     from skyscript.pipeline import run_drama
 
     settings = _settings(ctx)
+    vlm = {k: v for k, v in {"max_tokens": vlm_max_tokens, "concurrency": vlm_concurrency}.items() if v is not None}
+    if vlm:
+        settings = settings.model_copy(update={"vlm": settings.vlm.model_copy(update=vlm)})
     overrides = _parse_params(params)
     bad = [k for k in overrides if "." not in k]
     if bad:

@@ -7,7 +7,7 @@ face models only (see :mod:`skyscript.keyinfo.fallback`). Either way the step ru
 GPU profile is for the pods that serve or embed the models.
 
 Returns a ``keyinfo`` annotation per keyframe, loss rows (``annotation``: vlm_failed /
-unparseable_json / schema_violation; ``keyframe``: frame_missing / frame_unreadable; ``object``:
+truncated_answer / unparseable_json / schema_violation; ``keyframe``: frame_missing / frame_unreadable; ``object``:
 hallucination) and the raw answers for ``answers/`` in the private area. Parameters:
 :class:`skyscript.config.KeyInfoSettings` (``SKYSCRIPT_KEYINFO__*``, ``--param keyinfo.NAME=...``).
 """
@@ -76,7 +76,8 @@ class KeyInfoStep(Step[KeyInfoSettings]):
                 vlm = OpenAIChatClient(settings.vlm)
         except (MissingWeights, BackendUnavailable) as exc:
             raise StepError(str(exc)) from exc
-        corrector = OpenAIChatClient(settings.correction) if vlm is not None and settings.correction.url else None
+        corrector = (OpenAIChatClient(settings.correction, label="correction")
+                     if vlm is not None and settings.correction.url else None)
         self._loaded[key] = (face_backend, detector, vlm, corrector)
         return self._loaded[key]  # type: ignore[no-any-return]
 
@@ -119,7 +120,7 @@ class KeyInfoStep(Step[KeyInfoSettings]):
             extractor = OfflineExtractor(params, detector, faces_stage, shot_rules)
         result = extractor.run(view.id, frames)
 
-        vlm_name = (settings.vlm.model if params.vlm_backend == "endpoint" else params.lmdeploy_model) if vlm else None
+        vlm_name = vlm.model_id if vlm is not None else None
         source = (f"vlm:{vlm_name}" if vlm is not None else "offline") + (
             f"+{face_backend.name}-faces" if face_backend is not None else "") + (
             f"+{detector.name}" if detector is not None else "")
