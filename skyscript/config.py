@@ -169,6 +169,19 @@ class KeyInfoSettings(BaseModel):
         return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
 
 
+class SourceSettings(BaseModel):
+    """What ingest may fetch: an SSRF guard for http(s) sources and limits on downloads."""
+
+    allow_private: bool = Field(
+        False, description="fetch from loopback, private (RFC 1918) and link-local addresses too (never in production)"
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="hosts (or host:port) always allowed, e.g. an internal CDN's name"
+    )
+    max_download_mb: float = Field(20_000, gt=0, description="largest episode a download may be")
+    download_timeout_s: float = Field(3600, gt=0, description="longest one download may take, start to end")
+
+
 class ModelEndpoint(BaseModel):
     """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, transformers serve, ...)."""
 
@@ -225,6 +238,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     shot_size: ShotSizeSettings = Field(default_factory=ShotSizeSettings)
     keyinfo: KeyInfoSettings = Field(default_factory=KeyInfoSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"

@@ -24,6 +24,8 @@ class LossReason(str, Enum):
     decode_error = "decode_error"
     # a source that could not be read at all (ingest)
     source_unreachable = "source_unreachable"
+    dangling_link = "dangling_link"  # a symbolic link in a source folder that points nowhere
+    unsafe_source = "unsafe_source"  # a URL to a private address, an object key escaping the work folder
     # a step that failed on its unit (the runner writes it; a later success clears it)
     step_failed = "step_failed"
     # a keyframe that cannot be used

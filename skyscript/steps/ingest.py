@@ -46,7 +46,7 @@ class IngestStep(Step[IngestParams]):
         rehash = self.settings.ingest_rehash if params.rehash is None else params.rehash
         keys = ids.Keys(view.drama_id)
         out = StepOutput(params={"sources": uris})
-        counts = {"files": 0, "new": 0, "unchanged": 0, "duplicate": 0, "empty": 0, "unreachable": 0}
+        counts = {"files": 0, "new": 0, "unchanged": 0, "duplicate": 0, "empty": 0, "unreachable": 0, "problems": 0}
         source_id = ids.slug(",".join(uris), 120)
         out.rows.append(RowSet("source", [{"id": source_id, "uri": " ".join(uris), "kind": sources.source_kind(uris[0]),
                                            "drama_id": view.drama_id}]))
@@ -66,6 +66,11 @@ class IngestStep(Step[IngestParams]):
                 out.losses.append(LossRecord("source", uri, "source_unreachable", str(exc)))
                 continue
             for f in files:
+                if isinstance(f, sources.SourceProblem):
+                    view.log.warning("%s: %s", f.reason, f.detail)
+                    counts["problems"] += 1
+                    out.losses.append(LossRecord("source", f.uri, f.reason, f.detail))
+                    continue
                 counts["files"] += 1
                 outcome, row, obj = self._one(view, keys, f, existing, seen, rehash)
                 if outcome == "touched":

@@ -9,7 +9,7 @@ import threading
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from minio import Minio
@@ -39,6 +39,7 @@ def http_root(tmp_path: Path, sample_media: Path) -> Iterator[str]:
 
 
 def test_http_source_and_unreachable_url(ctx, http_root: str) -> None:  # type: ignore[no-untyped-def]
+    ctx.settings.sources.allow_hosts = ["127.0.0.1"]  # loopback is refused unless allowed
     res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{http_root}/ep01.avi", f"{http_root}/missing.avi"]}), None)
     assert res.status == "success"
     assert (res.counts["new"], res.counts["unreachable"]) == (1, 1)
@@ -106,3 +107,89 @@ def test_unchanged_local_file_is_not_hashed_again_a_changed_one_is(ctx, tmp_path
     assert ingest(rehash)["unchanged"] == 1 and len(hashed) == 3  # ops can ask for a full re-digest
     shutil.copy(sample_media / "vtest.avi", d / "ep1.avi")  # new content under the same name
     assert ingest(ctx)["new"] == 1 and len(hashed) == 4
+
+
+def _served(tmp_path: Path, sample_media: Path, hits: list[str], redirect_to: str | None = None) -> tuple[str, Any]:
+    root = tmp_path / "www"
+    root.mkdir(exist_ok=True)
+    shutil.copy(sample_media / "Megamind.avi", root / "ep01.avi")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(root), **kw)
+
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            if redirect_to and self.path == "/jump.avi":
+                self.send_response(302)
+                self.send_header("Location", redirect_to)
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{srv.server_address[1]}", srv
+
+
+def test_private_addresses_redirects_and_size_are_guarded(ctx, tmp_path: Path, sample_media: Path) -> None:  # type: ignore[no-untyped-def]
+    hits: list[str] = []
+    root, srv = _served(tmp_path, sample_media, hits, redirect_to="http://169.254.169.254/latest/meta-data/ep.avi")
+    try:
+        # loopback not allowed: refused before any request is sent
+        res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{root}/ep01.avi"]}), None)
+        assert res.counts["new"] == 0 and hits == []
+        with ctx.db.session() as s:
+            [loss] = lineage.losses_of(s, "test-drama")
+        assert (loss.item_id, loss.reason) == (f"{root}/ep01.avi", "unsafe_source") and "loopback" in (loss.detail or "")
+        # loopback allowed, but its redirect to the cloud metadata address is checked and refused
+        ctx.settings.sources.allow_hosts = ["127.0.0.1"]
+        res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{root}/jump.avi"]}), None)
+        assert res.counts["new"] == 0 and hits == ["/jump.avi"]
+        with ctx.db.session() as s:
+            assert [lo.reason for lo in lineage.losses_of(s, "test-drama")] == ["unsafe_source"]
+        # a body over the size cap is abandoned and its part removed
+        ctx.settings.sources.max_download_mb = 0.5
+        res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{root}/ep01.avi"]}), None)
+        with ctx.db.session() as s:
+            [loss] = lineage.losses_of(s, "test-drama")
+        assert res.counts["unreachable"] == 1 and "larger than 0.5 MB" in (loss.detail or "")
+        # a URL ending in /.. writes nothing outside the work folder and does not stop the others (the
+        # server's index page it gets is an episode of its own, which the probe will quarantine)
+        ctx.settings.sources.max_download_mb = 100
+        res = run_step(IngestStep(), replace(ctx, params={"sources": [f"{root}/..", f"{root}/ep01.avi"]}), None)
+        assert res.status == "success"
+        with ctx.db.session() as s:
+            names = sorted(e.source_name for e in lineage.episodes_of(s, "test-drama"))
+        assert names == ["download.bin", "ep01.avi"]
+    finally:
+        srv.shutdown()
+
+
+def test_dangling_link_in_a_folder_is_a_loss_row(ctx, tmp_path: Path, sample_media: Path) -> None:  # type: ignore[no-untyped-def]
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(sample_media / "vtest.avi", d / "ep1.avi")
+    (d / "ep2.mp4").symlink_to(tmp_path / "gone.mp4")
+    res = run_step(IngestStep(), replace(ctx, params={"sources": [str(d)]}), None)
+    assert (res.counts["new"], res.counts["problems"]) == (1, 1)
+    with ctx.db.session() as s:
+        assert [(lo.item_id, lo.reason) for lo in lineage.losses_of(s, "test-drama")] == [(str(d / "ep2.mp4"), "dangling_link")]
+
+
+def test_s3_keys_cannot_escape_the_work_folder(s3_settings, s3_server, sample_media: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from skyscript import sources
+
+    client = Minio(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, secure=False)
+    bucket = "keys-" + s3_settings.private_bucket.removeprefix("priv-")
+    client.make_bucket(bucket)
+    client.fput_object(bucket, "d/ep01.avi", str(sample_media / "vtest.avi"))
+    work = tmp_path / "work"
+    work.mkdir()
+    assert sources.confined(work, "/etc/passwd.mp4") == work / "etc" / "passwd.mp4"
+    assert sources.confined(work, "d/../../evil.mp4") is None and sources.confined(work, "..") is None
+    items = list(sources.resolve([f"s3://{bucket}/d/"], s3_settings, work))
+    assert [type(i).__name__ for i in items] == ["SourceFile"] and items[0].path == work / bucket / "d" / "ep01.avi"
