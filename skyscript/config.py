@@ -116,6 +116,23 @@ class VideoSettings(BaseModel):
     shot_full_person_ratio: float = Field(0.5, gt=0, le=2, description="person box height / frame height from which a faceless person is a full shot")
 
 
+class CalibrationSettings(BaseModel):
+    """Calibration batches (paper section 3.5: 200-500 packets reviewed, repaired until accuracy
+    exceeds 90%) and the accuracy gate."""
+
+    batch_size: int = Field(200, ge=1, description="packets drawn per batch (the paper's range is 200-500)")
+    overlap_share: float = Field(0.1, ge=0, le=1, description="share of packets reviewed by two people, for agreement")
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence level of the Wilson interval")
+    gate_on: Literal["lower_bound", "point"] = Field(
+        "lower_bound", description="the accuracy gate compares this to thresholds.min_accuracy"
+    )
+    strata: tuple[str, ...] = Field(
+        ("drama", "shot_type", "has_people", "model_source"), description="keyframe attributes the sample is stratified by"
+    )
+    exclude_reviewed: bool = Field(True, description="a new batch skips keyframes an earlier batch of its dramas drew")
+    max_rounds: int = Field(5, ge=1, description="rework-and-resample rounds before the calibration DAG gives up")
+
+
 class ModelEndpoint(BaseModel):
     """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, ...)."""
 
@@ -154,6 +171,7 @@ class Settings(BaseSettings):
     correction: ModelEndpoint = Field(default_factory=lambda: ModelEndpoint(model="json-corrector"))
     thresholds: Thresholds = Field(default_factory=Thresholds)
     video: VideoSettings = Field(default_factory=VideoSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"
