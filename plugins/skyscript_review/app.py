@@ -32,6 +32,7 @@ from skyscript.store import Area, ObjectNotFound, ObjectStore, open_store
 
 URL_PREFIX = "/skyscript"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["pct"] = lambda v: "n/a" if v is None else f"{100 * float(v):.1f}%"
 BOX_COLOURS = {"face.box": "#e6194b", "person.face_box": "#f58231", "person.body_box": "#3cb44b", "object.box": "#4363d8"}
 
 
@@ -99,7 +100,7 @@ def create_app(backend: Backend | None = None) -> FastAPI:
             for b in s.scalars(select(CalibrationBatch).order_by(CalibrationBatch.created_at.desc()).limit(50)):
                 batches.append({"id": b.id, "dramas": ", ".join(b.dramas), "round": b.round, "status": b.status,
                                 "size": b.size, **rv.progress(s, b.id)})
-            todo = [{"id": p.id, "batch": p.batch_id, "keyframe": p.keyframe_id, "items": len(p.items),
+            todo = [{"id": p.id, "batch": p.batch_id, "keyframe": p.keyframe_id, "n_items": len(p.items),
                      "overlap": p.overlap, "position": p.position} for p in rv.queue(s, user)]
         return {"batches": batches, "todo": todo}
 

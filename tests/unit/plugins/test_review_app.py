@@ -96,3 +96,5 @@ def test_signed_in_reviewer_fixes_and_rejects(app_and_db: tuple[TestClient, Data
     rep = client.get(f"/api/batch/{batch}").json()
     assert rep["progress"]["reviewed"] == 1 and rep["decisions"]["fix"] == 1 and rep["decisions"]["reject"] == 1
     assert client.get(f"/packet/{batch}--9999").status_code == 400
+    page = client.get(f"/batch/{batch}")
+    assert page.status_code == 200 and 'id="overall"' in page.text and "person.emotion" in page.text
