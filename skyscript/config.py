@@ -131,6 +131,8 @@ class CalibrationSettings(BaseModel):
     )
     exclude_reviewed: bool = Field(True, description="a new batch skips keyframes an earlier batch of its dramas drew")
     max_rounds: int = Field(5, ge=1, description="rework-and-resample rounds before the calibration DAG gives up")
+    review_poke_s: float = Field(300, ge=1, description="how often the calibration DAG checks whether a batch is reviewed")
+    review_timeout_h: float = Field(72, gt=0, description="how long the calibration DAG waits for a batch's reviews")
 
 
 class ModelEndpoint(BaseModel):
