@@ -184,6 +184,38 @@ def resample(ctx: click.Context, batch_id: str, size: int | None, seed: int | No
 
 
 @calibrate.command()
+@click.option("--drama", "drama_id", default=None, help="Audit report of a drama (loss, accuracy, trends, traces).")
+@click.option("--batch", "batch_id", default=None, help="Audit report of a calibration batch.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Also write index.html and the JSON here.")
+@click.pass_context
+def audit(ctx: click.Context, drama_id: str | None, batch_id: str | None, out_dir: str | None) -> None:
+    """Write an auditor's report (HTML with plots, and the same numbers as JSON) to the public area."""
+    from skyscript.audit.report import UnknownDrama, write_batch_audit, write_drama_audit
+    from skyscript.store import open_store
+
+    if (drama_id is None) == (batch_id is None):
+        raise click.UsageError("give exactly one of --drama and --batch")
+    settings = _settings(ctx)
+    store = open_store(settings)
+    with _db(ctx) as db, db.session() as s:
+        try:
+            if drama_id is not None:
+                key, doc = write_drama_audit(s, settings, store, drama_id)
+            else:
+                key, doc = write_batch_audit(s, settings, store, batch_id or "")
+        except UnknownDrama as exc:
+            raise click.ClickException(f"{exc.args[0]}: run it first (skyscript run ... --drama {drama_id})") from None
+    if out_dir:
+        from skyscript.store import Area
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "index.html").write_bytes(store.get_bytes(Area.public, key))
+        (out / ("audit.json" if drama_id else "report.json")).write_text(json.dumps(doc, indent=2, default=str))
+    click.echo(f"public/{key}")
+
+
+@calibrate.command()
 @click.option("--packet", "packet_id", required=True, help="Packet id.")
 @click.pass_context
 def show(ctx: click.Context, packet_id: str) -> None:
