@@ -1,7 +1,7 @@
 """The SkyScript Airflow plugin: calibration review and audit pages inside the Airflow UI.
 
 Mounts the FastAPI app of :mod:`skyscript_review.app` under ``/skyscript`` (``fastapi_apps``) and
-adds "Calibration review" to the navigation (``external_views``). Every route needs an Airflow
+adds "Calibration review", "Audit reports" and "Lineage" to the navigation (``external_views``). Every route needs an Airflow
 login (the UI's JWT cookie or a bearer token) checked by Airflow's own ``requires_access_view``.
 """
 
@@ -29,5 +29,19 @@ class SkyScriptPlugin(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "skyscript-review",
+        },
+        {
+            "name": "Audit reports",
+            "href": URL_PREFIX.lstrip("/") + "/reports",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "skyscript-reports",
+        },
+        {
+            "name": "Lineage",
+            "href": URL_PREFIX.lstrip("/") + "/trace",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "skyscript-lineage",
         },
     ]

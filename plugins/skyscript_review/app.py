@@ -228,6 +228,56 @@ def create_app(backend: Backend | None = None) -> FastAPI:
 
         return JSONResponse(await in_thread(_errors(work)))
 
+    # --- auditors: reports in the public area, lineage traces -----------------------------------
+
+    def _reports() -> list[dict[str, Any]]:
+        out = []
+        for key in backend.store.list(Area.public, "reports/"):
+            if key.endswith((".html", ".json")) and not key.endswith("/latest.json"):
+                parts = key.split("/")
+                out.append({"key": key, "scope": parts[1] if len(parts) > 2 else "", "name": "/".join(parts[2:])})
+        return out
+
+    @app.get("/reports", response_class=HTMLResponse, name="reports")
+    async def reports_page(request: Request, user: str = Depends(reviewer)) -> Response:
+        rows = await in_thread(_reports)
+        return TEMPLATES.TemplateResponse(request, "reports.html", {"user": user, "reports": rows})
+
+    @app.get("/reports/{key:path}", name="report")
+    async def report(key: str) -> Response:
+        if not key.endswith((".html", ".json")) or ".." in key.split("/"):
+            raise HTTPException(status_code=404, detail="reports are .html or .json files")
+        try:
+            data = await in_thread(backend.store.get_bytes, Area.public, f"reports/{key}")
+        except ObjectNotFound:
+            raise HTTPException(status_code=404, detail=f"no report reports/{key}") from None
+        kind = "text/html; charset=utf-8" if key.endswith(".html") else "application/json"
+        # our own pages; no script runs in them
+        return Response(data, media_type=kind, headers={"Content-Security-Policy": "script-src 'none'"})
+
+    @app.get("/trace", response_class=HTMLResponse, name="trace_form")
+    async def trace_form(request: Request, id: str = "", user: str = Depends(reviewer)) -> Response:
+        if id:
+            return RedirectResponse(str(request.url_for("trace", record_id=id.strip())), status_code=303)
+        return TEMPLATES.TemplateResponse(request, "trace.html", {"user": user, "t": None, "record_id": ""})
+
+    @app.get("/trace/{record_id}", response_class=HTMLResponse, name="trace")
+    async def trace_page(request: Request, record_id: str, user: str = Depends(reviewer)) -> Response:
+        from skyscript.db import lineage
+
+        def work() -> dict[str, Any]:
+            with backend.db.session() as s:
+                t = lineage.trace_keyframe(s, record_id)
+                return {"keyframe": t.keyframe, "shot": t.shot, "episode": t.episode, "drama": t.drama, "source": t.source,
+                        "annotations": t.annotations, "step_runs": t.step_runs, "losses": t.losses}
+
+        try:
+            t = await in_thread(work)
+        except LookupError as exc:
+            return TEMPLATES.TemplateResponse(request, "trace.html", {"user": user, "t": None, "record_id": record_id,
+                                                                      "err": str(exc)}, status_code=404)
+        return TEMPLATES.TemplateResponse(request, "trace.html", {"user": user, "t": t, "record_id": record_id})
+
     return app
 
 

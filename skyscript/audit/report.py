@@ -65,7 +65,9 @@ def _batch_row(session: Session, settings: Settings, b: CalibrationBatch) -> dic
     gate = rep.get("gate") or {}
     return {"batch_id": b.id, "round": b.round, "parent": b.parent_id, "status": b.status, "size": b.size,
             "created_at": b.created_at.isoformat(), "n": o["n"], "correct": o["correct"], "accuracy": o["accuracy"],
-            "lower": o["lower"], "upper": o["upper"], "gate_passed": gate.get("passed"), "reason": gate.get("reason")}
+            "lower": o["lower"], "upper": o["upper"],
+            # an open batch has no verdict yet (its gate is judged when every packet is reviewed)
+            "gate_passed": None if b.status == "open" else gate.get("passed"), "reason": gate.get("reason")}
 
 
 def drama_audit(session: Session, settings: Settings, store: ObjectStore, drama_id: str) -> dict[str, Any]:
@@ -146,9 +148,9 @@ def render_drama(doc: dict[str, Any], trace_url: str | None = None) -> str:
              f"{loss['keyframes_lost']}/{loss['keyframes']})</p>"]
     total = max(1, loss["keyframes"])
     parts.append(svg.bars(sorted(((k, v / total) for k, v in loss["by_reason"].items()), key=lambda r: -r[1]),
-                          title="loss by reason (share of keyframes)", threshold=doc["max_loss_rate"]))
+                          title="loss by reason (share of keyframes)", threshold=doc["max_loss_rate"], empty="no losses"))
     parts.append(svg.bars(sorted(((k, v / total) for k, v in loss["by_step"].items()), key=lambda r: -r[1]),
-                          title="loss by step (share of keyframes)", threshold=doc["max_loss_rate"]))
+                          title="loss by step (share of keyframes)", threshold=doc["max_loss_rate"], empty="no losses"))
     parts.append("<h3>Loss across runs</h3>")
     parts.append(svg.trend([(r["run_id"] or "?", r["loss_rate"] or 0.0) for r in doc["loss_runs"]], title="loss rate by run",
                            threshold=doc["max_loss_rate"]))

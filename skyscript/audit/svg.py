@@ -19,10 +19,10 @@ def _frame(height: int, body: str, title: str) -> str:
 
 
 def bars(rows: Sequence[tuple[str, float]], *, title: str, threshold: float | None = None, scale: float | None = None,
-         fmt: str = "{:.1%}") -> str:
+         fmt: str = "{:.1%}", empty: str = "no data") -> str:
     """Horizontal bars (label, value), with an optional vertical threshold line."""
     if not rows:
-        return _frame(30, '<text x="4" y="20">no data</text>', title)
+        return _frame(30, f'<text x="4" y="20">{escape(empty)}</text>', title)
     top = max([v for _, v in rows] + [threshold or 0.0] + [1e-9])
     scale = scale or top * 1.1
     width = W - LEFT - 70
@@ -50,7 +50,7 @@ def intervals(rows: Sequence[tuple[str, float | None, float, float]], *, title: 
     width = W - LEFT - 70
     parts = []
     for i, (label, point, lo, hi) in enumerate(rows):
-        y = 6 + i * ROW + ROW / 2
+        y = 18 + i * ROW + ROW / 2
         x_lo, x_hi = LEFT + width * lo, LEFT + width * hi
         colour = "#1a7f37" if lo >= threshold else "#cf222e"
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4}" text-anchor="end">{escape(label)}</text>'
@@ -58,11 +58,11 @@ def intervals(rows: Sequence[tuple[str, float | None, float, float]], *, title: 
         if point is not None:
             parts.append(f'<circle cx="{LEFT + width * point:.1f}" cy="{y}" r="4" fill="{colour}"/>'
                          f'<text x="{LEFT + width + 6}" y="{y + 4}">{point:.1%}</text>')
-    height = 12 + len(rows) * ROW + 14
+    height = 24 + len(rows) * ROW + 14
     x = LEFT + width * threshold
-    parts.append(f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{height - 14}" stroke="#000" stroke-dasharray="4 3"/>'
-                 f'<text x="{x + 3:.1f}" y="{height - 2}">{threshold:.0%}</text>'
-                 f'<text x="{LEFT}" y="{height - 2}">0%</text><text x="{LEFT + width - 24}" y="{height - 2}">100%</text>')
+    parts.append(f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{height - 14}" stroke="#000" stroke-dasharray="4 3"/>'
+                 f'<text x="{x:.1f}" y="11" text-anchor="middle">{threshold:.0%}</text>'
+                 f'<text x="{LEFT}" y="{height - 2}">0%</text><text x="{LEFT + width}" y="{height - 2}" text-anchor="end">100%</text>')
     return _frame(height, "".join(parts), title)
 
 

@@ -2,7 +2,8 @@
 against a real Airflow API server with our plugin. Log in, open the review queue, fix one field
 and reject one box of a packet with the keyboard, submit, and find the new annotation versions
 in the lineage database with the reviewer's name. Anonymous and forged requests are refused.
-Screenshots go to test-artifacts/screenshots/."""
+The auditor's report and a lineage trace are opened the same way. Screenshots go to
+test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from airflow_ui import REPO, AirflowUI, start_airflow_ui
+from skyscript.audit.report import write_drama_audit
 from skyscript.calibration.sampling import create_batch
 from skyscript.config import Settings
 from skyscript.context import open_context
@@ -99,6 +101,7 @@ def test_reviewer_fixes_a_field_and_rejects_a_box_in_chromium(world: tuple[Airfl
         expect(page.locator("#user")).to_have_text(ui.user)
         page.locator(f"a.packet-link[href$='{pid}']").click()
         expect(page.locator("#frame")).to_be_visible()
+        page.wait_for_function("document.getElementById('frame').complete && document.getElementById('frame').naturalWidth > 0")
         assert page.evaluate("document.getElementById('frame').naturalWidth") == 720  # the masked JPEG loaded
         expect(page.locator("svg rect")).to_have_count(sum(1 for k in keys if k.endswith(("xyxy", "_box"))))
 
@@ -123,6 +126,18 @@ def test_reviewer_fixes_a_field_and_rejects_a_box_in_chromium(world: tuple[Airfl
         page.goto(f"{ui.url}/skyscript/batch/{batch}")
         expect(page.locator("#overall")).to_contain_text("items correct")
         page.screenshot(path=str(SHOTS / "batch-accuracy.png"), full_page=True)
+
+        # the auditor's side: the drama's audit report from the reports list, and a lineage trace
+        with ctx.db.session() as s:
+            write_drama_audit(s, settings, ctx.store, "mega", trace_url=ui.url + "/skyscript/trace/{id}")
+        page.goto(f"{ui.url}/skyscript/reports")
+        page.locator("a.report-link", has_text="audit/index.html").click()
+        expect(page.locator("#loss")).to_contain_text("loss rate")
+        expect(page.locator("svg").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "audit-report.png"), full_page=True)
+        page.locator(f"a[href$='/trace/{kf}']").click()
+        expect(page.locator("#annotations")).to_contain_text(ui.user)
+        page.screenshot(path=str(SHOTS / "lineage-trace.png"), full_page=True)
         browser.close()
 
     with ctx.db.session() as s:

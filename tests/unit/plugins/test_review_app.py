@@ -98,3 +98,26 @@ def test_signed_in_reviewer_fixes_and_rejects(app_and_db: tuple[TestClient, Data
     assert client.get(f"/packet/{batch}--9999").status_code == 400
     page = client.get(f"/batch/{batch}")
     assert page.status_code == 200 and 'id="overall"' in page.text and "person.emotion" in page.text
+
+
+def test_reports_and_lineage_pages(app_and_db: tuple[TestClient, Database, str], settings: Settings) -> None:
+    from skyscript.audit.report import write_drama_audit
+
+    client, db, _batch = app_and_db
+    guard, get_user = client.app.state.auth
+    client.app.dependency_overrides[guard] = lambda: None
+    client.app.dependency_overrides[get_user] = lambda: FakeUser("audrey")
+    with db.session() as s:
+        write_drama_audit(s, settings, open_store(settings), "d-web")
+        kf = s.scalars(select(Keyframe.id)).first()
+    page = client.get("/reports")
+    assert page.status_code == 200 and "d-web/audit/index.html" in page.text
+    res = client.get("/reports/d-web/audit/index.html")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html") and "<svg" in res.text
+    assert client.get("/reports/d-web/audit/audit.json").json()["drama_id"] == "d-web"
+    assert client.get("/reports/../lineage.db").status_code == 404
+    assert client.get("/reports/d-web/missing.html").status_code == 404
+    res = client.get(f"/trace/{kf}")
+    assert res.status_code == 200 and "/v/d-web--ep01.mp4" in res.text and "shot_size" in res.text
+    assert client.get("/trace", params={"id": kf}, follow_redirects=False).status_code == 303
+    assert client.get("/trace/nope").status_code == 404
