@@ -215,6 +215,18 @@ def audit(ctx: click.Context, drama_id: str | None, batch_id: str | None, out_di
     click.echo(f"public/{key}")
 
 
+@calibrate.command("data-docs")
+@click.option("--only", default=None, help="Only gate reports whose scope contains this (a drama id, a batch id).")
+@click.pass_context
+def data_docs(ctx: click.Context, only: str | None) -> None:
+    """Build GX Data Docs for the kept loss and accuracy gate reports under public/reports/data-docs/."""
+    from skyscript.audit.datadocs import ROOT, build_site
+    from skyscript.store import open_store
+
+    pages = build_site(open_store(_settings(ctx)), only)
+    click.echo(f"{len(pages)} Data Docs pages; index: public/{ROOT}/index.html")
+
+
 @calibrate.command()
 @click.option("--packet", "packet_id", required=True, help="Packet id.")
 @click.pass_context

@@ -91,3 +91,27 @@ def test_calibrate_cli_on_a_real_run(tmp_path: Path, sample_media: Path, monkeyp
     assert res.exit_code == 0 and "accuracy gate passed: accuracy 100.00% >= 90%" in res.output
     res = runner.invoke(cli, ["calibrate", "review", "--packet", packets[0], "--reviewer", "ana", "bad-decision"])
     assert res.exit_code == 1 and "ITEM=accept|reject|fix:VALUE" in res.output
+
+    # the auditor's view: the drama's loss gate as the DAG runs it, then Data Docs and the audit report
+    from skyscript.config import Settings
+    from skyscript.context import open_context
+    from skyscript.quality.gate import run_loss_gate
+
+    ctx = open_context(Settings(), "mega")
+    assert run_loss_gate(ctx, run_id="manual-1").passed
+    ctx.db.dispose()
+    out = _ok(runner, "calibrate", "data-docs")
+    assert out.startswith("6 Data Docs pages")  # loss: summary + episodes; accuracy: two tables of each batch
+    site = tmp_path / "home" / "store" / "public" / "reports" / "data-docs"
+    assert {p.relative_to(site).as_posix() for p in site.rglob("*.html")} >= {
+        "index.html", "loss/mega/manual-1/summary.html", "loss/mega/manual-1/episodes.html", f"accuracy/{nxt}/summary.html"}
+    assert "expect_column_values_to_be_between" in (site / "loss/mega/manual-1/summary.html").read_text() or \
+        "loss_rate" in (site / "loss/mega/manual-1/summary.html").read_text()
+    res = runner.invoke(cli, ["calibrate", "audit", "--drama", "nope"])
+    assert res.exit_code == 1 and "unknown drama 'nope'" in res.output
+    key = _ok(runner, "calibrate", "audit", "--drama", "mega", "--out", str(tmp_path / "audit")).strip()
+    assert key == "public/reports/mega/audit/index.html"
+    audit = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    assert [r["run_id"] for r in audit["loss_runs"]] == ["manual-1"]
+    assert [(c["batch_id"], c["status"]) for c in audit["calibration"]] == [(batch, "reworked"), (nxt, "passed")]
+    assert "Audit report: drama mega" in (tmp_path / "audit" / "index.html").read_text()

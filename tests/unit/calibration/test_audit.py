@@ -51,5 +51,9 @@ def test_drama_and_batch_audit(db: Database, settings: Settings) -> None:
     assert "<svg" in html and "10.0%" in html and "/skyscript/trace/" + kfs[1] in html and batch in html
     assert json.loads(store.get_bytes(Area.public, drama_keys("d-aud")[1]))["loss"] == doc["loss"]
     assert bdoc["accuracy"]["overall"]["n"] == gate.report.overall.n and bdoc["rounds"][0]["batch_id"] == batch
+    # the gate built GX Data Docs for its validations
+    dd = store.get_bytes(Area.public, f"reports/data-docs/accuracy/{batch}/summary.html").decode()
+    assert "batch-accuracy" in dd and "gated" in dd
+    assert f"accuracy/{batch}/summary.html" in store.get_bytes(Area.public, "reports/data-docs/index.html").decode()
     bhtml = store.get_bytes(Area.public, bkey).decode()
     assert "person.gender" in bhtml and "FAIL" in bhtml and f"{gate.report.overall.correct}/{gate.report.overall.n} items correct" in bhtml
