@@ -50,6 +50,7 @@ class AccuracyGateResult:
 
 
 def _validate(report: AccuracyReport, threshold: float) -> dict[str, Any]:
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO chatter buries our line
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
@@ -59,8 +60,6 @@ def _validate(report: AccuracyReport, threshold: float) -> dict[str, Any]:
         ProgressBarsConfig,
     )
 
-    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
