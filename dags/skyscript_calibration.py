@@ -142,7 +142,7 @@ def done(batch_id: str) -> str:
     return batch_id
 
 
-@task
+@task(multiple_outputs=False)  # one XCom: the plan (a dict annotation would split it by key)
 def rework(batch_id: str) -> dict[str, Any]:
     """Record the failing fields and the steps that own them."""
     from skyscript.calibration.rework import rework as do_rework
@@ -173,7 +173,7 @@ def rerun_targets(plan: dict[str, Any], params: dict[str, Any] | None = None) ->
     return out
 
 
-@task(trigger_rule=TriggerRule.NONE_FAILED)
+@task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, multiple_outputs=False)
 def resample(plan: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Draw the next round's batch; returns the next run's configuration."""
     from skyscript.calibration.rework import resample as do_resample

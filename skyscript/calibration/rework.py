@@ -21,8 +21,18 @@ from skyscript.config import Settings
 from skyscript.db.models import CalibrationBatch, Episode
 from skyscript.steps import registry
 
-# annotation kind -> the step that writes it
+# annotation kind -> the step that writes it (the registry's own answer wins where it has one)
 KIND_STEP = {"shot_size": "shot_size", "keyinfo": "keyinfo", "faces": "privacy"}
+
+
+def owner_of(kind: str) -> str:
+    owner = getattr(getattr(registry, "PIPELINE", None), "owner", None)
+    if callable(owner):
+        try:
+            return str(owner(kind))
+        except KeyError:
+            pass
+    return KIND_STEP[kind]
 
 
 def kind_of_field(field: str) -> str:
@@ -49,7 +59,7 @@ def plan(session: Session, batch: CalibrationBatch) -> ReworkPlan:
     if not fields:  # overall under the bar with no single field under it: rework every judged field
         fields = sorted((batch.result or {}).get("fields", {}))
     kinds = sorted({kind_of_field(f) for f in fields})
-    wanted = {KIND_STEP[k] for k in kinds}
+    wanted = {owner_of(k) for k in kinds}
     steps = [name for name in registry.names() if name in wanted]  # pipeline order
     episodes = list(
         session.scalars(
