@@ -14,7 +14,8 @@ exceeds 90%), one round per run:
    item accuracy must reach `thresholds.min_accuracy` (0.90; `SKYSCRIPT_CALIBRATION__GATE_ON=point`
    gates on the point estimate). The report lands in the public store under
    `reports/calibration/<batch>/`;
-4. passed: **done**. Failed: **rework** records the failing fields and the steps that own them
+4. **audit_reports** refreshes the dramas' audit reports and GX Data Docs, pass or fail;
+5. passed: **done**. Failed: **rework** records the failing fields and the steps that own them
    (**rerun_privacy / rerun_shot_size / rerun_keyinfo** re-run those steps, as pods in Kubernetes
    mode, when `rerun_steps` is set), **resample** draws the next round's batch
    from keyframes not yet reviewed, and **next_round** triggers this DAG again with that batch,
@@ -142,6 +143,28 @@ def done(batch_id: str) -> str:
     return batch_id
 
 
+@task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+def audit_reports(batch_id: str) -> dict[str, str]:
+    """Refresh the auditors' reports of the batch's dramas (audit report, Data Docs), pass or fail."""
+    from skyscript.audit.publish import publish_drama_reports
+    from skyscript.db.engine import Database
+    from skyscript.db.models import CalibrationBatch
+
+    settings = _settings()
+    db = Database(settings.database_url or "")
+    try:
+        with db.session() as s:
+            b = s.get(CalibrationBatch, batch_id)
+            dramas = list(b.dramas) if b is not None else []
+    finally:
+        db.dispose()
+    out = {}
+    for d in dramas:
+        out[d] = publish_drama_reports(settings, d)["audit"]
+        print(f"audit report of {d}: public/{out[d]}")
+    return out
+
+
 @task(multiple_outputs=False)  # one XCom: the plan (a dict annotation would split it by key)
 def rework(batch_id: str) -> dict[str, Any]:
     """Record the failing fields and the steps that own them."""
@@ -221,6 +244,8 @@ with DAG(
     next_round = TriggerDagRunOperator(
         task_id="next_round", trigger_dag_id="skyscript_calibration", conf=conf, wait_for_completion=False,
     )
+    finished = done(batch)
     reviewed >> branch
-    branch >> [done(batch), plan]
+    branch >> [finished, plan]
+    [finished, plan] >> audit_reports(batch)  # after whichever branch ran
     chain(targets, *reruns, conf, next_round)

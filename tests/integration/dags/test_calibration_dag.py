@@ -57,6 +57,8 @@ def test_failed_batch_is_reworked_and_resampled_passed_batch_ends(tmp_path: Path
     store = open_store(settings)
     assert store.exists(Area.public, f"reports/calibration/{failing}/accuracy-gate.json")
     assert store.exists(Area.public, f"reports/calibration/{failing}/index.html")
+    assert store.exists(Area.public, "reports/d-dag/audit/index.html")  # the audit_reports task
+    assert store.exists(Area.public, f"reports/data-docs/accuracy/{failing}/summary.html")
 
     passing = _reviewed_batch(db, settings, wrong_field=None)
     dags_test(env, "skyscript_calibration", {"dramas": ["d-dag"], "batch_id": passing})

@@ -1,0 +1,23 @@
+"""One call that publishes a drama's auditor material: its audit report and the GX Data Docs of
+its kept gate results. What ``skyscript run`` and the drama DAG call after the loss gate."""
+
+from __future__ import annotations
+
+from skyscript.audit.datadocs import ROOT, build_site
+from skyscript.audit.report import write_drama_audit
+from skyscript.config import Settings
+from skyscript.db.engine import Database
+from skyscript.store import open_store
+
+
+def publish_drama_reports(settings: Settings, drama_id: str, trace_url: str | None = None) -> dict[str, str]:
+    """Write ``reports/<drama>/audit/`` and refresh ``reports/data-docs/``; returns the keys."""
+    store = open_store(settings)
+    db = Database(settings.database_url or "")
+    try:
+        with db.session() as s:
+            audit_key, _doc = write_drama_audit(s, settings, store, drama_id, trace_url)
+    finally:
+        db.dispose()
+    build_site(store, only=f"loss/{drama_id}/")
+    return {"audit": audit_key, "data_docs": f"{ROOT}/index.html"}
