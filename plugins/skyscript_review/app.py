@@ -10,7 +10,6 @@ from another origin are refused (the login is a cookie).
 from __future__ import annotations
 
 import asyncio
-import html
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -279,7 +278,3 @@ def create_app(backend: Backend | None = None) -> FastAPI:
         return TEMPLATES.TemplateResponse(request, "trace.html", {"user": user, "t": t, "record_id": record_id})
 
     return app
-
-
-def escape(text: Any) -> str:
-    return html.escape(str(text))
