@@ -25,7 +25,7 @@ def test_drama_and_batch_audit(db: Database, settings: Settings) -> None:
     store = open_store(settings)
     settings.calibration.overlap_share = 0.0
     with db.session() as s:
-        lineage.replace_losses(s, "d-aud", "scan", "d-aud--ep01", [lineage.LossRecord("keyframe", kfs[0], "blurred")], None)
+        lineage.replace_losses(s, "d-aud", "scan", "d-aud--ep01", [lineage.LossRecord("keyframe", kfs[0], "motion_blur")], None)
         batch = create_batch(s, settings, ["d-aud"], seed=3).id
         for p in s.scalars(select(CalibrationPacket).where(CalibrationPacket.batch_id == batch)):
             for it in p.items:
@@ -42,7 +42,7 @@ def test_drama_and_batch_audit(db: Database, settings: Settings) -> None:
         bkey, bdoc = write_batch_audit(s, settings, store, batch)
     assert key == drama_keys("d-aud")[0] and bkey == batch_keys(batch)[0]
     assert doc["loss"]["keyframes_lost"] == 1 and doc["loss"]["keyframe_loss_rate"] == pytest.approx(0.1)
-    assert doc["loss"]["by_reason"] == {"blurred": 1} and doc["loss"]["passed"] is False
+    assert doc["loss"]["by_reason"] == {"motion_blur": 1} and doc["loss"]["passed"] is False
     assert [r["run_id"] for r in doc["loss_runs"]] == ["run-1"]
     (row,) = doc["calibration"]
     assert (row["batch_id"], row["status"], row["n"]) == (batch, "failed", gate.report.overall.n)
