@@ -122,15 +122,19 @@ def wait_for_review(batch_id: str) -> Any:
 @task.branch
 def accuracy_gate(batch_id: str) -> str:
     """Great Expectations validation of the batch's accuracy; branches to done or rework."""
+    from skyscript.audit.publish import publish_batch_reports
     from skyscript.calibration.gate import run_accuracy_gate
     from skyscript.db.engine import Database
     from skyscript.store import open_store
 
     settings = _settings()
+    store = open_store(settings)
     db = Database(settings.database_url or "")
     try:
         with db.session() as s:
-            res = run_accuracy_gate(s, settings, open_store(settings), batch_id)
+            res = run_accuracy_gate(s, settings, store, batch_id)
+        with db.session() as s:
+            publish_batch_reports(s, settings, store, batch_id)
     finally:
         db.dispose()
     assert res.report.gate is not None

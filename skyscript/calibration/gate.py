@@ -118,10 +118,5 @@ def run_accuracy_gate(session: Session, settings: Settings, store: ObjectStore |
         doc = {"checked_at": datetime.now(timezone.utc).isoformat(), "passed": passed, "threshold": threshold,
                "failures": failures, "accuracy": batch.result, "validation": validation}
         store.put_bytes(Area.public, key, json.dumps(doc, indent=2, default=str).encode(), "application/json")
-        from skyscript.audit.datadocs import build_site
-        from skyscript.audit.report import write_batch_audit
-
-        write_batch_audit(session, settings, store, batch_id)
-        build_site(store, only=f"accuracy/{batch_id}")
     (log.info if passed else log.warning)("accuracy gate %s: %s", "passed" if passed else "FAILED", report.gate.reason)
     return AccuracyGateResult(batch_id, passed, report, key, failures)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from calib_seed import seed_drama
 from skyscript.audit.report import UnknownDrama, batch_keys, drama_keys, write_batch_audit, write_drama_audit
+from skyscript.audit.publish import publish_batch_reports
 from skyscript.calibration.gate import run_accuracy_gate
 from skyscript.calibration.review import decide, submit
 from skyscript.calibration.sampling import create_batch
@@ -32,6 +33,8 @@ def test_drama_and_batch_audit(db: Database, settings: Settings) -> None:
                 decide(s, p.id, "ann", it["key"], "reject" if it["field"] == "person.gender" else "accept")
             submit(s, p.id, "ann")
         gate = run_accuracy_gate(s, settings, store, batch)
+    with db.session() as s:
+        publish_batch_reports(s, settings, store, batch)
     # a loss-gate report as the DAG keeps it, for the trend
     store.put_bytes(Area.public, "reports/d-aud/loss-gate/run-1.json", json.dumps(
         {"run_id": "run-1", "checked_at": "2026-12-01T00:00:00+00:00", "passed": True, "loss": {"loss_rate": 0.02}}).encode())
@@ -51,7 +54,7 @@ def test_drama_and_batch_audit(db: Database, settings: Settings) -> None:
     assert "<svg" in html and "10.0%" in html and "/skyscript/trace/" + kfs[1] in html and batch in html
     assert json.loads(store.get_bytes(Area.public, drama_keys("d-aud")[1]))["loss"] == doc["loss"]
     assert bdoc["accuracy"]["overall"]["n"] == gate.report.overall.n and bdoc["rounds"][0]["batch_id"] == batch
-    # the gate built GX Data Docs for its validations
+    # GX Data Docs for the gate's validations
     dd = store.get_bytes(Area.public, f"reports/data-docs/accuracy/{batch}/summary.html").decode()
     assert "batch-accuracy" in dd and "gated" in dd
     assert f"accuracy/{batch}/summary.html" in store.get_bytes(Area.public, "reports/data-docs/index.html").decode()

@@ -139,12 +139,16 @@ calibrate.add_command(report, name="accuracy")
 @click.pass_context
 def gate(ctx: click.Context, batch_id: str, as_json: bool) -> None:
     """Close a fully reviewed batch with the accuracy gate (a GX validation); exit 1 when it fails."""
+    from skyscript.audit.publish import publish_batch_reports
     from skyscript.calibration.gate import run_accuracy_gate
     from skyscript.store import open_store
 
     settings = _settings(ctx)
+    store = open_store(settings)
     with _db(ctx) as db, db.session() as s:
-        res = run_accuracy_gate(s, settings, open_store(settings), batch_id)
+        res = run_accuracy_gate(s, settings, store, batch_id)
+    with _db(ctx) as db, db.session() as s:
+        publish_batch_reports(s, settings, store, batch_id)
     if as_json:
         _echo_json(res.summary())
     else:
