@@ -47,6 +47,20 @@ class StepFieldsMixin:
             try_number=try_number,
         )
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The step's inputs and outputs as OpenLineage datasets (``skyscript`` namespace,
+        ``<drama>/<kind or table>``), read by the OpenLineage provider when it is configured."""
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from skyscript.orchestration.lineage import step_datasets
+
+        inputs, outputs = step_datasets(self.step_name, str(self.drama))
+        return OperatorLineage(
+            inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs],
+            outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs],
+        )
+
     def skip_reason(self) -> str | None:
         """Why this task has nothing to do: asked to skip, or an ingest with no sources."""
         if is_true(self.skip):

@@ -29,6 +29,7 @@ mkdir -p "$AIRFLOW_HOME"
 
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"           # the operators/ package
 export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO/plugins"                # calibration review, audit reports, lineage pages
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 export AIRFLOW__API__HOST=127.0.0.1

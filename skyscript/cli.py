@@ -380,3 +380,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+from skyscript.calibration_cli import calibrate as _calibrate; cli.add_command(_calibrate)  # noqa: E402,E702

@@ -182,6 +182,25 @@ class SourceSettings(BaseModel):
     download_timeout_s: float = Field(3600, gt=0, description="longest one download may take, start to end")
 
 
+class CalibrationSettings(BaseModel):
+    """Calibration batches (paper section 3.5: 200-500 packets reviewed, repaired until accuracy
+    exceeds 90%) and the accuracy gate."""
+
+    batch_size: int = Field(200, ge=1, description="packets drawn per batch (the paper's range is 200-500)")
+    overlap_share: float = Field(0.1, ge=0, le=1, description="share of packets reviewed by two people, for agreement")
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence level of the Wilson interval")
+    gate_on: Literal["lower_bound", "point"] = Field(
+        "lower_bound", description="the accuracy gate compares this to thresholds.min_accuracy"
+    )
+    strata: tuple[str, ...] = Field(
+        ("drama", "shot_type", "has_people", "model_source"), description="keyframe attributes the sample is stratified by"
+    )
+    exclude_reviewed: bool = Field(True, description="a new batch skips keyframes an earlier batch of its dramas drew")
+    max_rounds: int = Field(5, ge=1, description="rework-and-resample rounds before the calibration DAG gives up")
+    review_poke_s: float = Field(300, ge=1, description="how often the calibration DAG checks whether a batch is reviewed")
+    review_timeout_h: float = Field(72, gt=0, description="how long the calibration DAG waits for a batch's reviews")
+
+
 class ModelEndpoint(BaseModel):
     """An OpenAI-compatible chat endpoint (lmdeploy api_server, vLLM, transformers serve, ...)."""
 
@@ -239,6 +258,7 @@ class Settings(BaseSettings):
     shot_size: ShotSizeSettings = Field(default_factory=ShotSizeSettings)
     keyinfo: KeyInfoSettings = Field(default_factory=KeyInfoSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"

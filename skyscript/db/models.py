@@ -209,3 +209,80 @@ class StepLease(Base):
     holder: Mapped[str] = mapped_column(String(250))
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- calibration: review packets and their review state (migration 0004) --------------------
+
+
+class CalibrationBatch(Base):
+    """A seeded, stratified sample of keyframes from one or more dramas, reviewed by people and
+    gated on accuracy. A failed batch is reworked and followed by a fresh batch (``parent_id``)."""
+
+    __tablename__ = "calibration_batch"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dramas: Mapped[list[Any]] = mapped_column(JSON)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)  # packets drawn
+    requested_size: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)  # keyframes the sample was drawn from
+    strata: Mapped[dict[str, Any]] = mapped_column(JSON)  # stratum -> {population, drawn}
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | passed | failed | reworked
+    min_accuracy: Mapped[float] = mapped_column(Float)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the accuracy report at gating
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CalibrationPacket(Base):
+    """One keyframe of a batch: a snapshot of its annotations when drawn and the items to judge.
+
+    ``keyframe_id`` is deliberately not a foreign key: the audit of a batch outlives a re-run that
+    replaces keyframes."""
+
+    __tablename__ = "calibration_packet"
+    id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("calibration_batch.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    keyframe_id: Mapped[str] = mapped_column(String(220), index=True)
+    drama_id: Mapped[str] = mapped_column(String(128), index=True)
+    stratum: Mapped[str] = mapped_column(String(200))
+    overlap: Mapped[bool] = mapped_column(Boolean, default=False)  # reviewed twice, for agreement
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)  # kind -> {version, source, payload}
+    items: Mapped[list[Any]] = mapped_column(JSON)  # the fields and boxes to judge
+    __table_args__ = (
+        UniqueConstraint("batch_id", "position", name="uq_calibration_packet_batch_id"),
+        UniqueConstraint("batch_id", "keyframe_id", name="uq_calibration_packet_batch_id_keyframe_id"),
+    )
+
+
+class PacketReview(Base):
+    """One reviewer's pass over one packet: started, then submitted (corrections written)."""
+
+    __tablename__ = "packet_review"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    packet_id: Mapped[str] = mapped_column(ForeignKey("calibration_packet.id", ondelete="CASCADE"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress | submitted
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)  # its decisions count for accuracy
+    versions: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind -> annotation version written
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("packet_id", "reviewer"),)
+
+
+class ItemReview(Base):
+    """A reviewer's decision on one field or box of a packet: accept, fix (with the new value) or
+    reject."""
+
+    __tablename__ = "item_review"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("packet_review.id", ondelete="CASCADE"), index=True)
+    item_key: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(8))  # accept | fix | reject
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)  # the fixed value
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("review_id", "item_key"),)

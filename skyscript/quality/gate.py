@@ -131,6 +131,8 @@ def batch_losses(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _validate(summary: dict[str, Any], episodes: list[dict[str, Any]], max_loss_rate: float) -> dict[str, Any]:
     """Run the two expectation suites; returns GX's validation results as JSON dicts."""
+    # GX logs about 220 INFO lines on import and per validation; its warnings still show
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
@@ -172,17 +174,34 @@ def _validate(summary: dict[str, Any], episodes: list[dict[str, Any]], max_loss_
     return results
 
 
-def _failures(results: dict[str, Any]) -> list[str]:
+def _failures(results: dict[str, Any], summary: dict[str, Any], episodes: list[dict[str, Any]], max_loss_rate: float,
+              by_reason: dict[str, int], drama_id: str) -> list[str]:
+    """What failed, in words an operator can act on (GX's own results stay in the report)."""
     out = []
     for table, res in results.items():
         for r in res.get("results", []):
             if r.get("success"):
                 continue
             cfg = r.get("expectation_config", {})
-            kwargs = {k: v for k, v in cfg.get("kwargs", {}).items() if k != "batch_id"}
-            observed = r.get("result", {})
-            seen = observed.get("observed_value", observed.get("partial_unexpected_list"))
-            out.append(f"{table}: {cfg.get('type')} {kwargs} failed (observed {seen})")
+            kind, column = cfg.get("type"), cfg.get("kwargs", {}).get("column")
+            if table == "summary" and column == "loss_rate":
+                reasons = ", ".join(f"{k} {v}" for k, v in sorted(by_reason.items(), key=lambda kv: -kv[1])) or "none recorded"
+                out.append(
+                    f"loss rate {summary['loss_rate']:.2%} is above the {max_loss_rate:.2%} limit "
+                    f"({summary['loss_rate']:.4g} > {max_loss_rate:g}): {summary['keyframes_lost']} of {summary['keyframes']} "
+                    f"keyframes and {summary['episodes_lost']} of {summary['episodes']} episodes lost; reasons: {reasons}"
+                )
+            elif table == "episodes" and column == "failed_steps":
+                bad = [f"{e['episode_id']} ({e['failed_step_names']})" for e in episodes if e["failed_steps"]]
+                out.append(f"{len(bad)} episode(s) with failed or unfinished steps: {', '.join(bad[:10])}"
+                           f"{' ...' if len(bad) > 10 else ''}; see `skyscript status --drama {drama_id}`")
+            elif table == "episodes" and kind == "expect_table_row_count_to_be_between":
+                out.append(f"drama {drama_id} has no episodes: ingest its sources first")
+            else:
+                kwargs = {k: v for k, v in cfg.get("kwargs", {}).items() if k != "batch_id"}
+                observed = r.get("result", {})
+                seen = observed.get("observed_value", observed.get("partial_unexpected_list"))
+                out.append(f"{table}: {kind} {kwargs} failed (observed {seen})")
     return out
 
 
@@ -209,7 +228,7 @@ def run_loss_gate(
     }
     results = _validate(summary, rows, threshold)
     passed = all(r.get("success") for r in results.values())
-    failures = _failures(results)
+    failures = _failures(results, summary, rows, threshold, report.by_reason, ctx.drama_id)
     keys = Keys(ctx.drama_id)
     report_key = keys.report(f"loss-gate/{slug(run, 120)}.json")
     document = {
@@ -227,9 +246,9 @@ def run_loss_gate(
         report_key=report_key, failures=failures, report=document,
     )
     (logger.info if passed else logger.error)(
-        "loss gate %s: loss %.2f%% (max %.2f%%), %d episodes, %d with failed steps; report public/%s",
+        "loss gate %s: loss %.2f%% (max %.2f%%), %d episodes, %d with failed steps%s; report public/%s",
         "passed" if passed else "FAILED", 100 * report.loss_rate, 100 * threshold, len(rows),
-        result.episodes_with_failed_steps, report_key,
+        result.episodes_with_failed_steps, "".join(f"; {f}" for f in failures), report_key,
     )
     return result
 

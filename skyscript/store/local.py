@@ -10,6 +10,10 @@ from typing import Iterator
 from skyscript.store.base import Area, ObjectNotFound, ObjectStore, StoredObject, check_key, digest_of
 
 
+PUBLIC_MODE = 0o644  # the published area: masked frames and reports
+PRIVATE_MODE = 0o600  # raw media and unmasked frames: the owner only
+
+
 class LocalStore(ObjectStore):
     """``<root>/<area>/<key>``. Writes go to a temporary file in the same folder, are fsynced
     and renamed into place, so a crash never leaves a half-written object under its key."""
@@ -27,6 +31,8 @@ class LocalStore(ObjectStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         try:
+            # mkstemp makes 0600 files: published frames and reports are for everyone to read
+            os.fchmod(fd, PUBLIC_MODE if Area(area) is Area.public else PRIVATE_MODE)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()

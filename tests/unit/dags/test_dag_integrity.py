@@ -41,7 +41,7 @@ def _probe(path: Path, tmp: Path, **extra: str) -> dict[str, Any]:
 
 
 def test_there_are_dag_files() -> None:
-    assert [p.name for p in DAG_FILES] == ["skyscript_crawl.py", "skyscript_drama.py"]
+    assert [p.name for p in DAG_FILES] == ["skyscript_calibration.py", "skyscript_crawl.py", "skyscript_drama.py"]
 
 
 @pytest.mark.parametrize("mode", ["local", "kubernetes"])
@@ -99,4 +99,4 @@ def test_dagbag_has_no_import_errors(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out == {"errors": {}, "dags": ["skyscript_crawl", "skyscript_drama"]}
+    assert out == {"errors": {}, "dags": ["skyscript_calibration", "skyscript_crawl", "skyscript_drama"]}

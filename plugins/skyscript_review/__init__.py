@@ -1,0 +1,1 @@
+"""The review and audit web app the SkyScript Airflow plugin mounts."""
