@@ -155,7 +155,7 @@ def apply_decisions(
     if "faces" in out and "count" in out["faces"]:
         out["faces"]["count"] = sum(1 for f in out["faces"]["faces"] if f.get("confirmed", True))
     if "shot_size" in out:
-        out["shot_size"]["basis"] = "review"
+        out["shot_size"]["basis"] = "human"  # an annotator set it (ShotSizePayload.basis)
         try:
             shot = normalise_shot_type(out["shot_size"].get("shot_type"))
         except ValueError as exc:

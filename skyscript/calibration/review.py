@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from skyscript.calibration.items import CorrectionError, Decision, Item, apply_decisions, parse_value
 from skyscript.calibration.sampling import CalibrationError
 from skyscript.db import lineage
+from skyscript.steps.registry import PIPELINE
 from skyscript.db.models import CalibrationBatch, CalibrationPacket, ItemReview, Keyframe, PacketReview, utcnow
 
 REVIEW_SOURCE = "calibration-review"
@@ -144,13 +145,16 @@ def submit(session: Session, packet_id: str, reviewer: str, accept_rest: bool = 
                     f"the {kind} annotation of {packet.keyframe_id} changed since batch {packet.batch_id} was drawn; "
                     "draw a new batch"
                 )
+            # the correction is checked against the kind's payload model, and the keyframe columns that
+            # follow the kind take the corrected values (the same rule the step runner applies)
+            kind_def = PIPELINE.kinds().get(kind)
+            checked = kind_def.validate(payload) if kind_def is not None else None
             versions[kind] = lineage.put_annotation(
-                session, packet.keyframe_id, kind, payload, REVIEW_SOURCE, None, author=reviewer, correction=True
+                session, packet.keyframe_id, kind, checked.model_dump(mode="json") if checked is not None else payload,
+                REVIEW_SOURCE, None, author=reviewer, correction=True,
             )
-            if kind == "shot_size":
-                lineage.update_keyframe(session, packet.keyframe_id, shot_type=payload.get("shot_type"))
-            if kind == "faces" and session.get(Keyframe, packet.keyframe_id) is not None:
-                lineage.update_keyframe(session, packet.keyframe_id, face_count=payload.get("count"))
+            if kind_def is not None and kind_def.columns is not None and session.get(Keyframe, packet.keyframe_id):
+                lineage.update_keyframe(session, packet.keyframe_id, **kind_def.columns(checked))
     rev.status = "submitted"
     rev.is_primary = primary
     rev.versions = versions

@@ -131,3 +131,31 @@ def test_batch_losses_take_the_worse_rate() -> None:
         {"batch": 0, "episodes": 2, "episodes_lost": 1, "keyframes": 10, "keyframes_lost": 1, "loss_rate": 0.5},
         {"batch": 1, "episodes": 1, "episodes_lost": 0, "keyframes": 10, "keyframes_lost": 0, "loss_rate": 0.0},
     ]
+
+
+@pytest.mark.parametrize("lost, failed", [([], None), ([0, 1, 2, 3, 4], None), ([], "keyinfo")])
+def test_status_and_run_share_one_gate_verdict(ctx: StepContext, lost: list[int], failed: str | None) -> None:
+    """``skyscript status`` checks the same rules in Python that ``run_loss_gate`` validates with Great
+    Expectations: the verdict and the failure texts agree, and a failed step fails both (a drama
+    whose every episode failed showed a passing 0% loss before)."""
+    from skyscript.quality.gate import _validate, _validate_python, check_gate, episode_rows
+
+    eps = _drama(ctx, episodes=2, keyframes_per_episode=50)
+    _lose_keyframes(ctx, eps[0], lost)
+    for ep in eps:
+        _step_run(ctx, "probe", ep, "success")
+    if failed:
+        _step_run(ctx, failed, eps[1], "failed")
+    result = run_loss_gate(ctx, run_id="r")
+    with ctx.db.session() as s:
+        passed, failures = check_gate(s, DRAMA, 0.04)
+        rows = episode_rows(s, DRAMA)
+    assert (passed, failures) == (result.passed, result.failures)
+    assert passed is (not lost and not failed)
+    summary = {"loss_rate": result.loss_rate, "drama_id": DRAMA}
+    gx, py = _validate(summary, rows, 0.04), _validate_python(summary, rows, 0.04)
+    assert {k: [r["success"] for r in v["results"]] for k, v in gx.items()} == {
+        k: [r["success"] for r in v["results"]] for k, v in py.items()
+    }
+    if failed:
+        assert any("failed or unfinished steps" in f and eps[1] in f for f in failures)
