@@ -33,6 +33,7 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.privacy:PrivacyStep",
     "skyscript.steps.shot_size:ShotSizeStep",
     "skyscript.steps.keyinfo:KeyInfoStep",
+    "skyscript.steps.characters:CharactersStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"

@@ -47,7 +47,7 @@ def _seed(c: StepContext, frames: tuple[int, ...] = (10, 50)) -> None:
 
 
 def test_migrations_match_the_models(dbctx: StepContext) -> None:
-    assert current_revision(dbctx.db.engine) == "0003"
+    assert current_revision(dbctx.db.engine) == "0005"
     tables = set(inspect(dbctx.db.engine).get_table_names())
     assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease"} <= tables
     with dbctx.db.engine.connect() as conn:
