@@ -202,7 +202,7 @@ class LayoutSettings(BaseModel):
     hfov_deg: float = Field(60.0, gt=10, lt=150, description="assumed horizontal field of view of the camera")
     person_height_cm: float = Field(165.0, gt=50, lt=250, description="body-height prior of an adult")
     child_height_cm: float = Field(120.0, gt=50, lt=250, description="body-height prior of a child")
-    face_height_cm: float = Field(21.0, gt=5, lt=50, description="height of a detected face box (brows to chin) in centimetres")
+    face_height_cm: float = Field(15.0, gt=5, lt=50, description="height of a frontal face detector box (about brow to chin) on an adult, in centimetres")
     camera_height_cm: float = Field(150.0, gt=0, lt=1000, description="camera height above the floor when no feet are visible")
     object_size_cm: float = Field(40.0, gt=1, description="assumed size of an object whose depth has no other cue")
     max_speed_cm_s: float = Field(1000.0, gt=0, description="faster moves between keyframes of a shot are flagged")
@@ -224,7 +224,8 @@ class HighlightSettings(BaseModel):
     w_motion: float = Field(0.15, ge=0, description="weight of the camera motion of the shot")
     cut_window_s: float = Field(10.0, gt=0, description="window for the cut density")
     cuts_per_s_max: float = Field(1.0, gt=0, description="cut density mapped to 1.0")
-    smooth_sigma: float = Field(1.5, ge=0, description="Gaussian smoothing of the curve, in keyframes (Kaiser window in the paper's source)")
+    motion_max: float = Field(0.5, gt=0, description="camera speed (frame widths per second) mapped to 1.0")
+    smooth_sigma: float = Field(1.5, ge=0, description="Gaussian smoothing of the curve, in keyframes (Hanjalic and Xu use a Kaiser window)")
     scale: float = Field(5.0, gt=0, description="the score's maximum (Table 1 prints 0-5)")
 
 
