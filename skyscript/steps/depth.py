@@ -93,11 +93,11 @@ class DepthStep(Step[DepthSettings]):
                     box = p.body_box or p.face_box
                     m = box_median(depth, box) if box is not None else None
                     if m is not None:
-                        payload.people.append(DepthPerson(person=i, median=round(m, 5)))
+                        payload.people.append(DepthPerson(person=i, median=float(f"{m:.6g}")))
                 for i, o in enumerate(info.objects):
                     m = box_median(depth, o.box) if o.box is not None else None
                     if m is not None:
-                        payload.objects.append(DepthObject(object=i, median=round(m, 5)))
+                        payload.objects.append(DepthObject(object=i, median=float(f"{m:.6g}")))
             people += len(payload.people)
             objects += len(payload.objects)
             out.annotations.append(AnnotationRecord(kf.id, DEPTH.name, payload, estimator.model_id))

@@ -34,7 +34,8 @@ def test_every_kind_a_step_reads_is_written_before_it_and_owned_once() -> None:
     kinds = pipe.kinds()
     assert {k: pipe.owner(k) for k in kinds} == {
         "ocr": "text", "faces": "privacy", "privacy": "privacy", "shot_size": "shot_size", "keyinfo": "keyinfo",
-        "characters": "characters",
+        "depth": "depth", "pose": "pose", "layout": "layout", "emotion": "emotion", "characters": "characters",
+        "highlight": "highlight",
     }
     after = {s.name: set(s.after) for s in pipe.specs}
     assert after["privacy"] >= {"text", "scan"} and after["shot_size"] >= {"privacy"}
