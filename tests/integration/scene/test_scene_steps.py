@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "keyinfo"))
@@ -22,6 +23,7 @@ from random_pose_onnx import random_depth_anything, simcc_model  # noqa: E402
 from skyscript.context import StepContext  # noqa: E402
 from skyscript.db import lineage  # noqa: E402
 from skyscript.db.models import Shot, StepRun  # noqa: E402
+from skyscript.export import export_drama  # noqa: E402
 from skyscript.steps import registry  # noqa: E402
 from skyscript.steps.base import GPU_MODEL  # noqa: E402
 from skyscript.steps.runner import run_step  # noqa: E402
@@ -78,7 +80,7 @@ def test_gpu_steps_are_pinned_like_keyinfo() -> None:
     assert registry.names()[registry.names().index("keyinfo") + 1:] == ["depth", "pose", "layout", "emotion", "characters", "highlight"]
 
 
-def test_embedded_default_without_weights_runs_the_geometry_path(ctx: StepContext, sample_media: Path) -> None:
+def test_embedded_default_without_weights_runs_the_geometry_path(ctx: StepContext, sample_media: Path, tmp_path: Path) -> None:
     frames = _seed(ctx, sample_media)
     for step in ("depth", "pose", "layout", "emotion"):
         res = run_step(registry.get(step).load(), ctx, EP)
@@ -115,6 +117,24 @@ def test_embedded_default_without_weights_runs_the_geometry_path(ctx: StepContex
         run = s.get(StepRun, res.step_run_id)
     assert "projection" in extra[1] and 0 <= extra[1]["highlight"]["score"] <= 5  # layout's value kept beside it
     assert run is not None and run.params["w_arousal"] == 0.45 and run.params["formula"].startswith("5 * (0.45*arousal")
+
+    # the export gains the scene tables, the per-episode curve and its plot
+    out = tmp_path / "export"
+    written = export_drama(ctx, out)
+    assert written["layout.parquet"] == 4 and written["poses.parquet"] == 0 and written["highlight.parquet"] == 3
+    rows = pq.read_table(out / "layout.parquet").to_pylist()
+    assert [(r["kind"], r["path"]) for r in rows] == [("person", "geometry"), ("object", "geometry"),
+                                                      ("person", "geometry"), ("person", "geometry")]
+    assert 150 <= rows[0]["world_y_cm"] <= 190
+    curve = pq.read_table(out / "highlight" / f"{EP}.parquet").to_pylist()
+    assert [r["score"] for r in curve] == [h["score"] for h in hl]
+    shots = pq.read_table(out / "highlight_shots.parquet").to_pylist()
+    assert [s["shot_index"] for s in shots] == [0, 1] and all(0 <= s["score"] <= 5 for s in shots)
+    [episode] = pq.read_table(out / "highlight_episodes.parquet").to_pylist()
+    assert episode["keyframes"] == 3 and episode["peak"] == max(h["score"] for h in hl)
+    plot = cv2.imread(str(out / "highlight" / f"{EP}.png"))
+    red = (plot[:, :, 2] > 150) & (plot[:, :, 1] < 100) & (plot[:, :, 0] < 100)
+    assert plot.shape == (320, 960, 3) and red.sum() > 100  # the smoothed curve is drawn
 
 
 def test_named_backends_fail_naming_the_missing_file(ctx: StepContext, sample_media: Path) -> None:
