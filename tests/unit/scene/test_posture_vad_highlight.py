@@ -62,7 +62,7 @@ def test_highlight_curve_rises_with_arousal_and_cuts() -> None:
     assert comps[15]["cut_density"] == 1.0 and comps[15]["valence_swing"] == 0.75 and comps[15]["motion"] == 1.0
     raw, smooth = curve(comps, w, sigma=1.5)
     assert raw[0] == pytest.approx(5 * 0.45 * 0.125)
-    assert max(smooth[:5]) < 1.0 < 4.0 < min(smooth[13:17])
+    assert max(smooth[:5]) < 1.0 and min(smooth[13:17]) > 4.0
     assert all(0 <= s <= 5 for s in smooth)
     assert curve([], w, 1.5) == ([], [])
     assert w.formula() == "5 * (0.45*arousal + 0.2*valence_swing + 0.2*cut_density + 0.15*motion) / 1"
