@@ -191,9 +191,8 @@ class PoseSettings(BaseModel):
     onnx_file: str = Field("pose/rtmpose-s-coco17.onnx", description="ONNX top-down pose model (SimCC or heatmap output) under the model dir")
     ultralytics_weights: str = Field("pose/yolo11n-pose.pt", description="ultralytics pose weights under the model dir")
     min_score: float = Field(0.3, ge=0, le=1, description="keypoints below this score count as not visible")
-    move_px_per_s: float = Field(
-        0.25, ge=0, description="hip speed in person heights per second from which a person is walking (x4: running)"
-    )
+    walk_heights_per_s: float = Field(0.3, gt=0, description="hip speed (person heights per second) from which a person walks (0.5 m/s)")
+    run_heights_per_s: float = Field(1.5, gt=0, description="hip speed (person heights per second) from which a person runs (2.5 m/s)")
 
 
 class LayoutSettings(BaseModel):

@@ -151,7 +151,7 @@ class UltralyticsPose:
         kp = res.keypoints.data.cpu().numpy()  # (n, 17, 3)
         out: list[PoseResult] = []
         for b in boxes:
-            ious = [_iou(b, d) for d in det]
+            ious = [iou(b, d) for d in det]
             j = int(np.argmax(ious))
             if ious[j] < 0.3:
                 out.append(([(0.0, 0.0, 0.0)] * N_KEYPOINTS, 0.0))
@@ -160,7 +160,8 @@ class UltralyticsPose:
         return out
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x1, y1, x2, y2)`` boxes."""
     x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
     inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter

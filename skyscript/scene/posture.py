@@ -3,8 +3,8 @@
 * ``lying``: the torso (shoulder centre to hip centre) is closer to horizontal than 30 degrees;
 * ``sitting``: torso upright and a thigh (hip to knee) within 35 degrees of horizontal;
 * ``standing``: torso upright and a leg (hip to ankle) upright and longer than 1.2 torsos;
-* ``walking`` / ``running``: standing in two keyframes of one shot whose hip centre moves more than
-  ``move`` (``4 * move`` for running) person heights per second;
+* ``walking`` / ``running``: standing in two keyframes of one shot whose hip centre moves at least
+  ``walk`` (``run``) person heights per second (a person is about three torso lengths tall);
 * ``unknown``: the keypoints needed are not visible.
 """
 
@@ -54,7 +54,7 @@ def person_height_px(kps: Keypoints, min_score: float = 0.3) -> float | None:
     return 3.0 * math.dist(shoulders, hips)
 
 
-def moving_posture(a: Keypoints, b: Keypoints, dt_s: float, move: float, min_score: float = 0.3) -> str | None:
+def moving_posture(a: Keypoints, b: Keypoints, dt_s: float, walk: float, run: float, min_score: float = 0.3) -> str | None:
     """``walking`` / ``running`` when the hip centre moved fast enough between two keyframes of a
     standing person; None otherwise."""
     if dt_s <= 0:
@@ -64,8 +64,8 @@ def moving_posture(a: Keypoints, b: Keypoints, dt_s: float, move: float, min_sco
     if ha is None or hb is None or not height:
         return None
     speed = math.dist(ha, hb) / height / dt_s  # person heights per second
-    if speed >= 4 * move:
+    if speed >= run:
         return "running"
-    if speed >= move:
+    if speed >= walk:
         return "walking"
     return None

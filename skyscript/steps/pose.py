@@ -22,6 +22,24 @@ from skyscript.steps.view import EpisodeView
 POSE = Kind("pose", PosePayload, version="1", description="COCO-17 keypoints per person (AlphaPose layout) and posture")
 
 
+def same_person(candidates: list[PosePerson], person: PosePerson) -> PosePerson | None:
+    """The same person in the previous keyframe of the shot (keyinfo indices may differ): the
+    nearest box of a similar height (within a factor 1.5) whose centre is less than one box
+    height away."""
+    x1, y1, x2, y2 = person.box
+    h = y2 - y1
+    best, best_d = None, float("inf")
+    for q in candidates:
+        qx1, qy1, qx2, qy2 = q.box
+        qh = qy2 - qy1
+        if h <= 0 or qh <= 0 or not (1 / 1.5 <= qh / h <= 1.5):
+            continue
+        d = (((qx1 + qx2) - (x1 + x2)) ** 2 + ((qy1 + qy2) - (y1 + y2)) ** 2) ** 0.5 / 2 / h
+        if d < 1.0 and d < best_d:
+            best, best_d = q, d
+    return best
+
+
 class PoseStep(Step[PoseSettings]):
     name = "pose"
     version = "1"
@@ -96,11 +114,11 @@ class PoseStep(Step[PoseSettings]):
             for a, b in zip(kfs, kfs[1:]):
                 pa, pb = payloads[a.id], payloads[b.id]
                 for person in pb.people:
-                    prev = next((q for q in pa.people if q.person == person.person), None)
+                    prev = same_person(pa.people, person)
                     if prev is None or person.posture not in ("standing", "walking", "running"):
                         continue
                     motion = moving_posture(prev.keypoints, person.keypoints, b.timestamp_s - a.timestamp_s,
-                                            params.move_px_per_s, params.min_score)
+                                            params.walk_heights_per_s, params.run_heights_per_s, params.min_score)
                     if motion is not None:
                         person.posture = motion  # type: ignore[assignment]
                         moving += 1

@@ -175,3 +175,39 @@ def test_depth_and_pose_on_random_models_feed_the_layout(ctx: StepContext, sampl
     with ctx.db.session() as s:
         runs = {r.step: r for r in s.query(StepRun).filter(StepRun.status == "success")}
     assert runs["depth"].weights_digest.startswith("sha256:") and runs["pose"].weights_digest.startswith("sha256:")
+
+
+class DrawnSkeletons:
+    """A pose backend that draws an upright skeleton in each box (for the step's posture logic;
+    the real backends are tested above on random models)."""
+
+    name = "drawn"
+    model_id = "drawn-skeletons"
+    weights_digest = None
+
+    def predict(self, image, boxes):  # type: ignore[no-untyped-def]
+        out = []
+        for x1, y1, x2, y2 in boxes:
+            cx, h = (x1 + x2) / 2, y2 - y1
+            ys = {0: 0.05, 1: 0.04, 2: 0.04, 3: 0.05, 4: 0.05, 5: 0.2, 6: 0.2, 7: 0.35, 8: 0.35, 9: 0.45, 10: 0.45,
+                  11: 0.5, 12: 0.5, 13: 0.72, 14: 0.72, 15: 0.95, 16: 0.95}
+            out.append(([(cx + (8 if i % 2 else -8), y1 + f * h, 0.9) for i, f in sorted(ys.items())], 0.9))
+        return out
+
+
+def test_pose_step_labels_walking_from_motion_in_the_shot(ctx: StepContext, sample_media: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    img = cv2.imread(str(sample_media / "basketball1.png"))
+    frames = seed(ctx, [img, img, img], shots=[0, 0, 1])  # keyframes 10 frames (0.42 s) apart
+    boxes = [(0, 40, 190, 474), (200, 40, 390, 474), (200, 40, 390, 474)]  # he crosses 200 px of the frame
+    with ctx.db.session() as s:
+        for f, b in zip(frames, boxes):
+            lineage.put_annotation(s, f.keyframe_id, "keyinfo", {"origin": "offline", "width": 640, "height": 480,
+                                                                 "people": [{"body_box": list(b)}]}, "offline", None)
+    step = registry.get("pose").load()
+    monkeypatch.setattr(type(step), "_backend", lambda self, params: (DrawnSkeletons(), None))
+    res = run_step(step, ctx, EP)
+    assert res.status == "success" and res.counts["moving"] == 1, res
+    postures = [_payload(ctx, f.keyframe_id, "pose")["people"][0]["posture"] for f in frames]
+    # 200 px in 0.42 s with a body of about 390 px: 1.2 heights per second, walking; shot 1 alone: standing
+    assert postures == ["standing", "walking", "standing"]

@@ -36,10 +36,10 @@ def test_walking_and_running_from_hip_motion() -> None:
     def shifted(dx: float) -> list[list[float]]:
         return [[x + dx, y, s] for x, y, s in STANDING]
 
-    assert moving_posture(STANDING, shifted(0.1 * person * 0.5), 0.5, move=0.25) is None  # 0.1 heights/s: still
-    assert moving_posture(STANDING, shifted(0.5 * person * 0.5), 0.5, move=0.25) == "walking"  # 0.5 heights/s
-    assert moving_posture(STANDING, shifted(2.0 * person * 0.5), 0.5, move=0.25) == "running"  # 2 heights/s
-    assert moving_posture(STANDING, shifted(50), 0.0, move=0.25) is None
+    assert moving_posture(STANDING, shifted(0.1 * person * 0.5), 0.5, walk=0.3, run=1.5) is None  # 0.1 heights/s: still
+    assert moving_posture(STANDING, shifted(0.5 * person * 0.5), 0.5, walk=0.3, run=1.5) == "walking"  # 0.5 heights/s
+    assert moving_posture(STANDING, shifted(2.0 * person * 0.5), 0.5, walk=0.3, run=1.5) == "running"  # 2 heights/s
+    assert moving_posture(STANDING, shifted(50), 0.0, walk=0.3, run=1.5) is None
 
 
 def test_vad_table_on_the_sam_scale() -> None:
