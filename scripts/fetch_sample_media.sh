@@ -2,10 +2,10 @@
 # Fetch the real sample media named in shared/NOTES.md (OpenCV's sample clips and photos from
 # Debian's opencv-doc package) into a cache. Nothing third-party is committed to the repo.
 #   usage: scripts/fetch_sample_media.sh [DEST]   (default: $SKYSCRIPT_SAMPLES or ~/.cache/skyscript/samples)
-# Prints the folder that holds Megamind.avi, vtest.avi, messi5.jpg, ...
+# Prints the folder that holds Megamind.avi, vtest.avi, messi5.jpg, basketball1.png, ...
 set -euo pipefail
 dest="${1:-${SKYSCRIPT_SAMPLES:-$HOME/.cache/skyscript/samples}}"
-want=(Megamind.avi vtest.avi messi5.jpg text_motion.jpg text_defocus.jpg)
+want=(Megamind.avi vtest.avi messi5.jpg text_motion.jpg text_defocus.jpg basketball1.png)
 have_all=1
 for f in "${want[@]}"; do [ -s "$dest/$f" ] || have_all=0; done
 if [ "$have_all" = 1 ]; then echo "$dest"; exit 0; fi

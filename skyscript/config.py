@@ -169,6 +169,76 @@ class KeyInfoSettings(BaseModel):
         return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
 
 
+class CharactersSettings(BaseModel):
+    """Parameters of the characters step (the drama's entity library, paper 5.3)."""
+
+    distance_threshold: float = Field(
+        0.5, gt=0, lt=2, description="average-linkage cut on dlib face-descriptor distance: faces closer join one character"
+    )
+    min_face_px: int = Field(24, ge=16, description="faces smaller than this (height, pixels) give no descriptor")
+    track_iou: float = Field(0.3, gt=0, le=1, description="a faceless person joins the character whose body box overlaps this much in the same shot")
+    caption_max_distance: float = Field(
+        0.6, gt=0, description="a name caption counts when its centre is within this share of the frame width of the face"
+    )
+
+
+class DepthSettings(BaseModel):
+    """Parameters of the depth step (Depth Anything V2 through transformers)."""
+
+    checkpoint: str = Field("depth-anything-v2-small", description="checkpoint folder under the model dir")
+    backend: Literal["auto", "transformers", "none"] = Field(
+        "auto", description="auto: transformers when the checkpoint is there, else depth is recorded as unavailable"
+    )
+    max_side: int = Field(518, ge=64, le=2048, description="longest side the frame is resized to for inference")
+    device: str = Field("auto", description="torch device: auto (cuda when available), cpu, cuda:0")
+
+
+class PoseSettings(BaseModel):
+    """Parameters of the pose step (COCO-17 keypoints, AlphaPose JSON layout)."""
+
+    backend: Literal["auto", "onnx", "ultralytics", "none"] = Field(
+        "auto", description="auto: the ONNX file when present, else ultralytics when installed with its weights, else none"
+    )
+    onnx_file: str = Field("pose/rtmpose-s-coco17.onnx", description="ONNX top-down pose model (SimCC or heatmap output) under the model dir")
+    ultralytics_weights: str = Field("pose/yolo11n-pose.pt", description="ultralytics pose weights under the model dir")
+    min_score: float = Field(0.3, ge=0, le=1, description="keypoints below this score count as not visible")
+    walk_heights_per_s: float = Field(0.3, gt=0, description="hip speed (person heights per second) from which a person walks (0.5 m/s)")
+    run_heights_per_s: float = Field(1.5, gt=0, description="hip speed (person heights per second) from which a person runs (2.5 m/s)")
+
+
+class LayoutSettings(BaseModel):
+    """Parameters of the 3D layout step (paper 5.2, equation 1)."""
+
+    hfov_deg: float = Field(60.0, gt=10, lt=150, description="assumed horizontal field of view of the camera")
+    person_height_cm: float = Field(165.0, gt=50, lt=250, description="body-height prior of an adult")
+    child_height_cm: float = Field(120.0, gt=50, lt=250, description="body-height prior of a child")
+    face_height_cm: float = Field(15.0, gt=5, lt=50, description="height of a frontal face detector box (about brow to chin) on an adult, in centimetres")
+    camera_height_cm: float = Field(150.0, gt=0, lt=1000, description="camera height above the floor when no feet are visible")
+    object_size_cm: float = Field(40.0, gt=1, description="assumed size of an object whose depth has no other cue")
+    max_speed_cm_s: float = Field(1000.0, gt=0, description="faster moves between keyframes of a shot are flagged")
+    min_correspondences: int = Field(6, ge=6, description="2D-3D points needed for a DLT projection matrix")
+
+
+class EmotionSettings(BaseModel):
+    """Parameters of the continuous-emotion step (paper 3.1)."""
+
+    smoothing: float = Field(0.5, ge=0, le=1, description="exponential smoothing weight of the previous keyframe (0: none)")
+
+
+class HighlightSettings(BaseModel):
+    """The highlight curve (paper 5.1): a weighted sum of arousal-driven components, after Hanjalic and Xu."""
+
+    w_arousal: float = Field(0.45, ge=0, description="weight of the characters' mean arousal")
+    w_valence_swing: float = Field(0.2, ge=0, description="weight of the valence change since the previous keyframe")
+    w_cut_density: float = Field(0.2, ge=0, description="weight of the shot-cut density around the keyframe")
+    w_motion: float = Field(0.15, ge=0, description="weight of the camera motion of the shot")
+    cut_window_s: float = Field(10.0, gt=0, description="window for the cut density")
+    cuts_per_s_max: float = Field(1.0, gt=0, description="cut density mapped to 1.0")
+    motion_max: float = Field(0.5, gt=0, description="camera speed (frame widths per second) mapped to 1.0")
+    smooth_sigma: float = Field(1.5, ge=0, description="Gaussian smoothing of the curve, in keyframes (Hanjalic and Xu use a Kaiser window)")
+    scale: float = Field(5.0, gt=0, description="the score's maximum (Table 1 prints 0-5)")
+
+
 class SourceSettings(BaseModel):
     """What ingest may fetch: an SSRF guard for http(s) sources and limits on downloads."""
 
@@ -259,6 +329,12 @@ class Settings(BaseSettings):
     keyinfo: KeyInfoSettings = Field(default_factory=KeyInfoSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    characters: CharactersSettings = Field(default_factory=CharactersSettings)
+    depth: DepthSettings = Field(default_factory=DepthSettings)
+    pose: PoseSettings = Field(default_factory=PoseSettings)
+    layout: LayoutSettings = Field(default_factory=LayoutSettings)
+    emotion: EmotionSettings = Field(default_factory=EmotionSettings)
+    highlight: HighlightSettings = Field(default_factory=HighlightSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"

@@ -286,3 +286,23 @@ class ItemReview(Base):
     value: Mapped[Any] = mapped_column(JSON, nullable=True)  # the fixed value
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (UniqueConstraint("review_id", "item_key"),)
+
+
+class Character(Base):
+    """A drama's character (the entity library, paper 5.3): one row per person the characters step
+    groups by face across shots and episodes. The id is stable (derived from the drama and the
+    first appearance, kept by later runs); age group and gender are settled over all appearances."""
+
+    __tablename__ = "character"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    drama_id: Mapped[str] = mapped_column(ForeignKey("drama.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_source: Mapped[str] = mapped_column(String(16))  # caption | numbered | human
+    age_group: Mapped[str | None] = mapped_column(String(16))
+    age_source: Mapped[str | None] = mapped_column(String(32))
+    gender: Mapped[str | None] = mapped_column(String(16))
+    gender_source: Mapped[str | None] = mapped_column(String(32))
+    first_keyframe_id: Mapped[str | None] = mapped_column(String(220))
+    appearances: Mapped[int] = mapped_column(Integer, default=0)
+    episodes: Mapped[int] = mapped_column(Integer, default=0)
+    step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_run.id"))

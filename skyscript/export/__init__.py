@@ -86,6 +86,9 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
     from skyscript.export.keyinfo import write_keyinfo_parquet
 
     written["keyinfo.parquet"] = write_keyinfo_parquet(ctx, out / "keyinfo.parquet")
+    from skyscript.export.scene import write_scene_tables
+
+    written.update(write_scene_tables(ctx, out))
     (out / "manifest.json").write_text(json.dumps({"drama_id": ctx.drama_id, "files": written}, indent=2))
     return written
 

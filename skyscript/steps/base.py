@@ -111,7 +111,7 @@ class RowSet:
     """Rows a step produces as a whole: ``replace`` swaps the unit's rows of ``table`` for these
     (scan: shots and keyframes), ``upsert`` inserts or updates them by id (ingest: episodes)."""
 
-    table: Literal["source", "drama", "episode", "shot", "keyframe"]
+    table: Literal["source", "drama", "episode", "shot", "keyframe", "character"]
     rows: list[dict[str, Any]]
     mode: Literal["replace", "upsert"] = "upsert"
 

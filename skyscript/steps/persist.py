@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from skyscript.db import lineage
-from skyscript.db.models import Annotation, Episode, Keyframe, Shot, utcnow
+from skyscript.db.models import Annotation, Character, Episode, Keyframe, Shot, utcnow
 from skyscript.steps.base import AnnotationRecord, Kind, Step, StepOutput
 
 _TABLES = {"episode": Episode, "shot": Shot, "keyframe": Keyframe}
@@ -42,7 +42,7 @@ def persist(
     done = Persisted()
     owned = {k.name: k for k in step.owns}
     for rs in out.rows:
-        rows = [{**r, "step_run_id": run_id} if rs.table in _TABLES else r for r in rs.rows]
+        rows = [{**r, "step_run_id": run_id} if rs.table in _TABLES or rs.table == "character" else r for r in rs.rows]
         _write_rows(session, drama_id, episode_id, rs.table, rows, rs.mode, done)
     done.kept_human = _write_annotations(session, owned, out.annotations, run_id)
     annotated = {a.keyframe_id for a in out.annotations}
@@ -80,6 +80,11 @@ def _write_rows(
         before = {k.private_key for k in lineage.keyframes_of(session, episode_id)}
         done.stale_keys |= {k for k in before - {r.get("private_key") for r in rows} if k}
         lineage.replace_keyframes(session, episode_id, rows)
+    elif table == "character" and mode == "replace":
+        # the drama's character library as a whole (the characters step, drama scope)
+        session.execute(delete(Character).where(Character.drama_id == drama_id))
+        session.flush()
+        session.add_all(Character(**{**r, "drama_id": drama_id}) for r in rows)
     else:
         raise ValueError(f"no {mode} of {table} rows")
 

@@ -33,6 +33,12 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.privacy:PrivacyStep",
     "skyscript.steps.shot_size:ShotSizeStep",
     "skyscript.steps.keyinfo:KeyInfoStep",
+    "skyscript.steps.depth:DepthStep",
+    "skyscript.steps.pose:PoseStep",
+    "skyscript.steps.layout:LayoutStep",
+    "skyscript.steps.emotion:EmotionStep",
+    "skyscript.steps.characters:CharactersStep",
+    "skyscript.steps.highlight:HighlightStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"

@@ -24,6 +24,7 @@ ALLOWED = {
     "models": {"errors", "ids", "config", "imaging", "schemas"},
     "video": {"errors", "ids", "config", "imaging", "schemas", "models"},
     "keyinfo": {"errors", "ids", "config", "imaging", "schemas", "models", "losses", "video"},
+    "scene": {"errors", "config", "schemas"},  # pure logic: clustering, geometry, VAD, highlight curve
 }
 NEVER_FROM_BELOW = {"steps", "orchestration", "cli", "pipeline", "context", "db", "store", "export", "quality"}
 
