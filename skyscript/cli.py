@@ -114,7 +114,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
     try:
         summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
     except (KeyError, ParamsError) as exc:
-        raise click.UsageError(str(exc).strip("'\"")) from None
+        raise click.UsageError(_message(exc)) from None
     finally:
         bar.close()
     gate = None
@@ -184,10 +184,15 @@ def step(
     try:
         outcome = run_invocation(_settings(ctx), inv)
     except (KeyError, ValueError) as exc:  # unknown step, no episode, bad parameter or drama id
-        raise click.UsageError(str(exc).strip("'\"")) from None
+        raise click.UsageError(_message(exc)) from None
     for line in outcome.lines():
         click.echo(line)
     sys.exit(1 if outcome.failed else 0)
+
+
+def _message(exc: BaseException) -> str:
+    """One line for a usage error (a KeyError's text without the quotes repr adds)."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def _parse_params(params: tuple[str, ...]) -> dict[str, Any]:

@@ -30,10 +30,24 @@ def validate_drama_id(drama_id: str) -> str:
     return drama_id
 
 
+_PLAIN_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+
+
 def episode_id(drama_id: str, source_name: str) -> str:
-    """``<drama>--<slug of the file's stem>``: stable across re-runs of the same file name."""
+    """``<drama>--<slug of the file's stem>``: stable across re-runs of the same file name. A stem
+    with characters the slug drops (a Chinese title such as 第一集, symbols) also gets a short
+    digest of the stem, so 第一集 and 第二集 stay two episodes instead of both becoming ``x``."""
     stem = PurePosixPath(source_name).stem or source_name
-    return f"{drama_id}--{slug(stem)}"
+    base = slug(stem)
+    if not _PLAIN_STEM.match(stem):
+        base = f"{base if base != 'x' else 'ep'}-{sha256_bytes(stem.encode('utf-8'))[:8]}"
+    return f"{drama_id}--{base}"
+
+
+def disambiguated_episode_id(drama_id: str, source_name: str) -> str:
+    """The id for a file whose plain id another file name already holds (``clash.mp4`` beside
+    ``clash.mkv``, ``Ep 1.mp4`` beside ``ep-1.mp4``): the plain id plus a digest of the full name."""
+    return f"{episode_id(drama_id, source_name)}-{sha256_bytes(source_name.encode('utf-8'))[:8]}"
 
 
 def shot_id(episode: str, shot_index: int) -> str:

@@ -95,6 +95,11 @@ class IngestStep(Step[IngestParams]):
 
         log = view.log
         ep_id = ids.episode_id(view.drama_id, f.name)
+        holder = existing.get(ep_id)
+        if holder is not None and holder.source_name != f.name:
+            # another file name already holds this id: never merge two sources silently
+            ep_id = ids.disambiguated_episode_id(view.drama_id, f.name)
+            log.info("%s maps to the id of %s; ingested as %s", f.name, holder.source_name, ep_id)
         st = f.path.stat()
         local = sources.source_kind(f.uri) == "file"
         mtime_ns = st.st_mtime_ns if local else None
@@ -117,6 +122,11 @@ class IngestStep(Step[IngestParams]):
             return "duplicate", None, None
         raw_key = keys.raw_video(ep_id, Path(f.name).suffix or ".bin")
         seen[digest] = ep_id
+        existing[ep_id] = EpisodeRow(  # later files of this run see the id as taken
+            id=ep_id, drama_id=view.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
+            size_bytes=st.st_size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None,
+            fps=None, frame_count=None, width=None, height=None, duration_s=None, codec=None, start_pts_frames=None,
+        )
         row: dict[str, Any] = dict(
             id=ep_id, drama_id=view.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
             size_bytes=st.st_size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None,

@@ -54,6 +54,18 @@ def run_invocation(settings: Settings, inv: Invocation) -> InvocationOutcome:
     resolve_params(step, settings, params)  # fail on a bad --param before any work
     ctx = open_context(settings, inv.drama_id, dag_run_id=inv.dag_run_id, try_number=inv.try_number, params=params)
     targets: list[str | None] = list(inv.episodes) if spec.scope == "episode" else [None]
+    if spec.scope == "episode":
+        from skyscript.db.models import Episode
+
+        with ctx.db.session() as s:
+            for ep in inv.episodes:
+                row = s.get(Episode, ep)
+                if row is None:
+                    ctx.db.dispose()
+                    raise ValueError(f"no episode {ep!r} in the lineage database (run ingest first)")
+                if row.drama_id != inv.drama_id:
+                    ctx.db.dispose()
+                    raise ValueError(f"episode {ep!r} belongs to drama {row.drama_id!r}, not {inv.drama_id!r}")
     results: list[StepResult] = []
     failed = False
     try:

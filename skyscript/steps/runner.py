@@ -126,6 +126,8 @@ def _run_leased(
             ep = s.get(Episode, episode_id)
             if ep is None:
                 raise LookupError(f"no episode {episode_id!r} in the lineage database (run ingest first)")
+            if ep.drama_id != ctx.drama_id:
+                raise LookupError(f"episode {episode_id!r} belongs to drama {ep.drama_id!r}, not {ctx.drama_id!r}")
             if ep.status == "quarantined" and step.name not in ("ingest", "probe"):
                 log.warning("skipped: episode is quarantined (%s)", ep.error)
                 return StepResult(step.name, ctx.drama_id, episode_id, "skipped", None, error=ep.error)

@@ -47,7 +47,11 @@ def test_step_entry_point_prints_json_and_exit_codes(runner: CliRunner, tmp_path
     res = runner.invoke(cli, ["step", "probe", "--drama", "dd"])
     assert res.exit_code == 2 and "give --episode" in res.output
     res = runner.invoke(cli, ["step", "probe", "--drama", "dd", "--episode", "dd--nope"])
-    assert res.exit_code != 0 and "no episode 'dd--nope'" in str(res.exception)
+    assert res.exit_code == 2 and "no episode 'dd--nope'" in res.output and "Traceback" not in res.output
+    # an episode of another drama is refused before anything runs (it would re-point its keyframes)
+    ep_id = "dd--ep01"
+    res = runner.invoke(cli, ["step", "probe", "--drama", "other", "--episode", ep_id])
+    assert res.exit_code == 2 and f"episode '{ep_id}' belongs to drama 'dd', not 'other'" in res.output
 
 
 def test_bad_drama_id_is_explained(runner: CliRunner, tmp_path: Path) -> None:

@@ -27,3 +27,13 @@ def test_keys_separate_raw_frames_and_reports() -> None:
     assert k.raw_video("d--e", ".MP4") == "raw/d/d--e/source.mp4"
     assert k.frame("d--e", 2, 98) == "frames/d/d--e/s0002/f0000098.jpg"
     assert k.report("loss.json") == "reports/d/loss.json"
+
+
+def test_titles_a_slug_cannot_keep_stay_apart() -> None:
+    episode_id, disambiguated_episode_id = ids.episode_id, ids.disambiguated_episode_id
+    a, b = episode_id("d", "第一集.mp4"), episode_id("d", "第二集.mp4")
+    assert a != b and a.startswith("d--ep-") and episode_id("d", "第一集.mp4") == a  # stable
+    assert episode_id("d", "第1集.mp4").startswith("d--1-")
+    assert episode_id("d", "Megamind.avi") == "d--megamind"  # plain names keep their readable id
+    assert episode_id("d", "Ep 01.mp4") == "d--ep-01"
+    assert disambiguated_episode_id("d", "clash.mkv") != disambiguated_episode_id("d", "clash.mp4")

@@ -193,3 +193,21 @@ def test_s3_keys_cannot_escape_the_work_folder(s3_settings, s3_server, sample_me
     assert sources.confined(work, "d/../../evil.mp4") is None and sources.confined(work, "..") is None
     items = list(sources.resolve([f"s3://{bucket}/d/"], s3_settings, work))
     assert [type(i).__name__ for i in items] == ["SourceFile"] and items[0].path == work / bucket / "d" / "ep01.avi"
+
+
+def test_files_whose_names_map_to_one_id_stay_separate(ctx, tmp_path: Path, sample_media: Path) -> None:  # type: ignore[no-untyped-def]
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(sample_media / "vtest.avi", d / "第一集.avi")
+    shutil.copy(sample_media / "Megamind.avi", d / "第二集.avi")
+    shutil.copy(sample_media / "vtest.avi", d / "clash.avi")
+    (d / "clash.mkv").write_bytes((sample_media / "Megamind.avi").read_bytes() + b"\0")
+    first = run_step(IngestStep(), replace(ctx, params={"sources": [str(d)]}), None).counts
+    again = run_step(IngestStep(), replace(ctx, params={"sources": [str(d)]}), None).counts
+    with ctx.db.session() as s:
+        eps = {e.source_name: e.id for e in lineage.episodes_of(s, "test-drama")}
+    assert (first["new"], first["duplicate"], again["new"], again["unchanged"]) == (3, 1, 0, 3)
+    # 第一集 and clash.avi have the same bytes: one of them is the duplicate; 第二集 and clash.mkv
+    # differ; every kept name has its own id and a re-run copies nothing again
+    assert len(set(eps.values())) == len(eps) == 3
+    assert eps.get("clash.mkv", "").startswith("test-drama--clash-")
