@@ -217,7 +217,7 @@ def replace_losses(
         }
         for r in records
     ]
-    return upsert(session, Loss, rows, ["step", "item_id", "reason"])
+    return upsert(session, Loss, rows, ["drama_id", "step", "item_id", "reason"])
 
 
 def losses_of(session: Session, drama_id: str) -> list[Loss]:

@@ -170,7 +170,8 @@ class Loss(Base):
     raw_key: Mapped[str | None] = mapped_column(Text)  # e.g. a model's raw answer in the store
     step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_run.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    __table_args__ = (UniqueConstraint("step", "item_id", "reason"),)
+    # per drama: the same unreachable source in two dramas is two rows (migration 0006)
+    __table_args__ = (UniqueConstraint("drama_id", "step", "item_id", "reason"),)
 
 
 class StepRun(Base):

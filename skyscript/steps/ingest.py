@@ -47,7 +47,7 @@ class IngestStep(Step[IngestParams]):
         keys = ids.Keys(view.drama_id)
         out = StepOutput(params={"sources": uris})
         counts = {"files": 0, "new": 0, "unchanged": 0, "duplicate": 0, "empty": 0, "unreachable": 0, "problems": 0}
-        source_id = ids.slug(",".join(uris), 120)
+        source_id = ids.slug(f"{view.drama_id}:{','.join(uris)}", 120)  # a drama's own row, never shared
         out.rows.append(RowSet("source", [{"id": source_id, "uri": " ".join(uris), "kind": sources.source_kind(uris[0]),
                                            "drama_id": view.drama_id}]))
         out.rows.append(RowSet("drama", [{"id": view.drama_id, "source_id": source_id}]))

@@ -169,7 +169,8 @@ def _run_leased(
     with ctx.db.session() as s:
         # a successful attempt clears the failure an earlier attempt recorded
         s.execute(delete(Loss).where(
-            Loss.step == step.name, Loss.item_id == (episode_id or ctx.drama_id), Loss.reason == "step_failed"
+            Loss.drama_id == ctx.drama_id, Loss.step == step.name, Loss.item_id == (episode_id or ctx.drama_id),
+            Loss.reason == "step_failed",
         ))
         lineage.finish_step_run(
             s, run_id, "success", counts=counts,

@@ -237,3 +237,15 @@ def test_expired_lease_is_taken_over_and_failures_release_it(dbctx: StepContext)
         assert leases.active(s, "test-drama") == []  # released after the failed attempt too
         leases.acquire(s, "test-drama", EP, "mark", "stuck-run", ttl_s=3600)
         assert leases.break_leases(s, "test-drama", step="mark") == 1
+
+
+def test_the_same_lost_item_in_two_dramas_is_two_rows(dbctx: StepContext) -> None:
+    """Loss rows are keyed per drama (migration 0006): one source unreachable from two dramas no
+    longer moves its row from one drama to the other."""
+    with dbctx.db.session() as s:
+        for drama in ("alpha", "beta"):
+            lineage.replace_losses(s, drama, "ingest", None, [LossRecord("source", "http://x/ep.mp4", "source_unreachable")], None)
+        lineage.replace_losses(s, "alpha", "ingest", None, [LossRecord("source", "http://x/ep.mp4", "source_unreachable")], None)
+    with dbctx.db.session() as s:
+        assert [(lo.drama_id, lo.item_id) for lo in lineage.losses_of(s, "alpha")] == [("alpha", "http://x/ep.mp4")]
+        assert [(lo.drama_id, lo.item_id) for lo in lineage.losses_of(s, "beta")] == [("beta", "http://x/ep.mp4")]
