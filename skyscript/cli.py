@@ -13,6 +13,7 @@ import click
 
 from skyscript.config import Settings, load_settings
 from skyscript.errors import ParamsError
+from skyscript.ids import redact_url
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(drama)s/%(episode)s/%(step)s] %(message)s"
 
@@ -151,8 +152,8 @@ def _print_summary(summary: Any, settings: Settings, gate: Any = None) -> None:
         click.echo(f"  loss gate: {'pass' if gate.passed else 'FAIL'}  report public/{gate.report_key}")
         for f in gate.failures:
             click.echo(f"    {f}")
-    click.echo(f"  lineage database: {settings.database_url}")
-    click.echo(f"  object store:     {settings.store_url}")
+    click.echo(f"  lineage database: {redact_url(settings.database_url or '')}")
+    click.echo(f"  object store:     {redact_url(settings.store_url or '')}")
 
 
 @cli.command()

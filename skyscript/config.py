@@ -375,8 +375,18 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def public_dict(self) -> dict[str, Any]:
-        """The settings with secrets masked, for logs and `skyscript config`."""
-        return self.model_dump(mode="json")
+        """The settings with secrets masked, for logs and `skyscript config`: SecretStr fields
+        print as ``**********``, and passwords or tokens inside URLs as ``***``."""
+        from skyscript.ids import redact_url
+
+        def scrub(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: scrub(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            return redact_url(value) if isinstance(value, str) and "://" in value else value
+
+        return scrub(self.model_dump(mode="json"))
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:

@@ -85,6 +85,33 @@ def combined_digest(hex_digests: Iterable[str]) -> str:
     return "sha256:" + hashlib.sha256("".join(hex_digests).encode()).hexdigest()
 
 
+_SECRET_PARAM = re.compile(r"(sig|token|key|secret|pass|pwd|credential|auth|x-amz-|x-goog-)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to store, log and show: a password in the user part and query parameters that
+    look like credentials (signatures, tokens, keys: a presigned URL's ``X-Amz-Signature``)
+    become ``***``. Anything that is not a URL comes back unchanged."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def text_digest(text: str) -> str:
     """Digest of a prompt or parameters, recorded in lineage."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

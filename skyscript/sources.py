@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from skyscript.config import Settings, SourceSettings
+from skyscript.ids import redact_url
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".flv", ".ts", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
@@ -125,6 +126,7 @@ def _download(url: str, work: Path, settings: Settings) -> SourceFile | SourcePr
     """GET ``url`` into ``work``: every hop of a redirect is checked against the host policy, the
     body is capped at ``max_download_mb`` and the whole download at ``download_timeout_s``."""
     policy = settings.sources
+    shown = redact_url(url)  # messages never carry a password or token from the URL
     raw_name = Path(urlsplit(url).path).name
     name = raw_name if raw_name not in ("", ".", "..") else "download.bin"
     dest = confined(work, name) or work / "download.bin"
@@ -136,7 +138,7 @@ def _download(url: str, work: Path, settings: Settings) -> SourceFile | SourcePr
             try:
                 check_host(current, policy)
             except SourceError as exc:
-                return SourceProblem(url, "unsafe_source", str(exc))
+                return SourceProblem(url, "unsafe_source", str(exc).replace(current, redact_url(current)))
             with httpx.stream("GET", current, timeout=min(60.0, policy.download_timeout_s), follow_redirects=False) as resp:
                 if resp.is_redirect:
                     current = str(resp.next_request.url) if resp.next_request else ""
@@ -147,14 +149,16 @@ def _download(url: str, work: Path, settings: Settings) -> SourceFile | SourcePr
                     for chunk in resp.iter_bytes(1 << 20):
                         size += len(chunk)
                         if size > limit:
-                            raise SourceError(f"could not download {url}: larger than {policy.max_download_mb:g} MB")
+                            raise SourceError(f"could not download {shown}: larger than {policy.max_download_mb:g} MB")
                         if time.monotonic() > deadline:
-                            raise SourceError(f"could not download {url}: not done within {policy.download_timeout_s:g} s")
+                            raise SourceError(f"could not download {shown}: not done within {policy.download_timeout_s:g} s")
                         fh.write(chunk)
                 return SourceFile(url, name, dest)
-        raise SourceError(f"could not download {url}: too many redirects")
+        raise SourceError(f"could not download {shown}: too many redirects")
+    except httpx.HTTPStatusError as exc:
+        raise SourceError(f"could not download {shown}: HTTP {exc.response.status_code}") from exc
     except httpx.HTTPError as exc:
-        raise SourceError(f"could not download {url}: {exc}") from exc
+        raise SourceError(f"could not download {shown}: {type(exc).__name__}") from exc
     except SourceError:
         dest.unlink(missing_ok=True)
         raise

@@ -45,10 +45,11 @@ class IngestStep(Step[IngestParams]):
             raise ValueError("ingest needs sources: files, folders, http(s) URLs or s3:// prefixes")
         rehash = self.settings.ingest_rehash if params.rehash is None else params.rehash
         keys = ids.Keys(view.drama_id)
-        out = StepOutput(params={"sources": uris})
+        shown = [ids.redact_url(u) for u in uris]  # what is stored and logged: no passwords or tokens
+        out = StepOutput(params={"sources": shown})
         counts = {"files": 0, "new": 0, "unchanged": 0, "duplicate": 0, "empty": 0, "unreachable": 0, "problems": 0}
-        source_id = ids.slug(f"{view.drama_id}:{','.join(uris)}", 120)  # a drama's own row, never shared
-        out.rows.append(RowSet("source", [{"id": source_id, "uri": " ".join(uris), "kind": sources.source_kind(uris[0]),
+        source_id = ids.slug(f"{view.drama_id}:{','.join(shown)}", 120)  # a drama's own row, never shared
+        out.rows.append(RowSet("source", [{"id": source_id, "uri": " ".join(shown), "kind": sources.source_kind(uris[0]),
                                            "drama_id": view.drama_id}]))
         out.rows.append(RowSet("drama", [{"id": view.drama_id, "source_id": source_id}]))
         existing = {e.id: e for e in view.episodes}
@@ -61,15 +62,17 @@ class IngestStep(Step[IngestParams]):
             try:
                 files = list(sources.resolve([uri], self.settings, view.media.scratch))
             except sources.SourceError as exc:
-                view.log.error("source unreachable: %s", exc)
+                detail = str(exc).replace(uri, ids.redact_url(uri))
+                view.log.error("source unreachable: %s", detail)
                 counts["unreachable"] += 1
-                out.losses.append(LossRecord("source", uri, "source_unreachable", str(exc)))
+                out.losses.append(LossRecord("source", ids.redact_url(uri), "source_unreachable", detail))
                 continue
             for f in files:
                 if isinstance(f, sources.SourceProblem):
-                    view.log.warning("%s: %s", f.reason, f.detail)
+                    detail = f.detail.replace(f.uri, ids.redact_url(f.uri))
+                    view.log.warning("%s: %s", f.reason, detail)
                     counts["problems"] += 1
-                    out.losses.append(LossRecord("source", f.uri, f.reason, f.detail))
+                    out.losses.append(LossRecord("source", ids.redact_url(f.uri), f.reason, detail))
                     continue
                 counts["files"] += 1
                 outcome, row, obj = self._one(view, keys, f, existing, seen, rehash)
@@ -106,7 +109,7 @@ class IngestStep(Step[IngestParams]):
         old = existing.get(ep_id)
         if (
             old is not None and local and not rehash and old.raw_key and old.content_digest
-            and old.source_uri == f.uri and old.size_bytes == st.st_size and old.source_mtime_ns == mtime_ns
+            and old.source_uri == ids.redact_url(f.uri) and old.size_bytes == st.st_size and old.source_mtime_ns == mtime_ns
         ):
             log.info("%s unchanged (same path, size and mtime), skipped without hashing", f.name)
             return "unchanged", None, None
@@ -123,12 +126,12 @@ class IngestStep(Step[IngestParams]):
         raw_key = keys.raw_video(ep_id, Path(f.name).suffix or ".bin")
         seen[digest] = ep_id
         existing[ep_id] = EpisodeRow(  # later files of this run see the id as taken
-            id=ep_id, drama_id=view.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
+            id=ep_id, drama_id=view.drama_id, source_uri=ids.redact_url(f.uri), source_name=f.name, content_digest=digest,
             size_bytes=st.st_size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None,
             fps=None, frame_count=None, width=None, height=None, duration_s=None, codec=None, start_pts_frames=None,
         )
         row: dict[str, Any] = dict(
-            id=ep_id, drama_id=view.drama_id, source_uri=f.uri, source_name=f.name, content_digest=digest,
+            id=ep_id, drama_id=view.drama_id, source_uri=ids.redact_url(f.uri), source_name=f.name, content_digest=digest,
             size_bytes=st.st_size, source_mtime_ns=mtime_ns, raw_key=raw_key, status="pending", error=None,
         )
         if st.st_size == 0:

@@ -211,3 +211,36 @@ def test_files_whose_names_map_to_one_id_stay_separate(ctx, tmp_path: Path, samp
     # differ; every kept name has its own id and a re-run copies nothing again
     assert len(set(eps.values())) == len(eps) == 3
     assert eps.get("clash.mkv", "").startswith("test-drama--clash-")
+
+
+def test_credentials_in_urls_never_reach_the_database_logs_or_exports(
+    ctx, http_root: str, tmp_path: Path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+) -> None:
+    """A source URL with a password and a presigned-style token, and a database URL with a password:
+    the secrets are used, but never stored, logged, printed or exported."""
+    import logging
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from skyscript.cli import cli
+    from skyscript.export import export_drama
+    from skyscript.ids import redact_url
+
+    ctx.settings.sources.allow_hosts = ["127.0.0.1"]
+    host = http_root.removeprefix("http://")
+    good = f"http://ops:PW-s3cr3t@{host}/ep01.avi?X-Amz-Signature=SIG-s3cr3t&part=1"
+    gone = f"http://ops:PW-s3cr3t@{host}/missing.avi?token=TOK-s3cr3t"
+    assert redact_url(good) == f"http://ops:***@{host}/ep01.avi?X-Amz-Signature=***&part=1"
+    with caplog.at_level(logging.DEBUG, logger="skyscript"):
+        res = run_step(IngestStep(), replace(ctx, params={"sources": [good, gone]}), None)
+    assert (res.counts["new"], res.counts["unreachable"]) == (1, 1)  # the credentials were used
+    export_drama(ctx, tmp_path / "export", with_frames=False)
+    dumped = "\n".join(sqlite3.connect(str(ctx.settings.home / "lineage.db")).iterdump())
+    exported = "".join(p.read_bytes().decode("latin-1") for p in (tmp_path / "export").rglob("*") if p.is_file())
+    for secret in ("PW-s3cr3t", "SIG-s3cr3t", "TOK-s3cr3t"):
+        assert secret not in dumped and secret not in caplog.text and secret not in exported, secret
+    assert f"http://ops:***@{host}/ep01.avi" in dumped
+    # the database password is masked wherever the settings are shown
+    out = CliRunner(env={"SKYSCRIPT_DATABASE_URL": "postgresql+psycopg://app:DB-s3cr3t@db.example:5432/lineage"}).invoke(cli, ["config"])
+    assert out.exit_code == 0 and "DB-s3cr3t" not in out.output and "app:***@db.example" in out.output
