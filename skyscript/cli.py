@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from skyscript.config import Settings, load_settings
+from skyscript.config import Settings, load_settings, unknown_variables
 from skyscript.errors import ParamsError
 from skyscript.ids import redact_url
 
@@ -38,11 +39,51 @@ def setup_logging(level: str, quiet_console: bool = False) -> None:
     root.propagate = False
 
 
+def _load(config_file: str | None) -> Settings:
+    """The settings, with a bad value or config file as one line (exit 2), not a traceback."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        return load_settings(config_file) if config_file else Settings()
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            env = "SKYSCRIPT_" + "__".join(str(p) for p in e["loc"]).upper()
+            problems.append(f"{loc} ({env}={e.get('input')!r}): {e['msg']}")
+        raise click.UsageError("bad setting: " + "; ".join(problems)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise click.UsageError(f"config file {config_file or os.environ.get('SKYSCRIPT_CONFIG')} is not valid TOML: {exc}") from None
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]  # type: ignore[no-any-return]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Cli(click.Group):
+    """Turns a service that cannot be reached into one line (exit 1) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from skyscript.store import StoreError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            settings = (ctx.obj or {}).get("settings")
+            where = redact_url(settings.database_url or "") if settings is not None else "the lineage database"
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            raise click.ClickException(f"cannot use the lineage database {where}: {first}") from None
+        except StoreError as exc:
+            raise click.ClickException(f"object store: {str(exc).splitlines()[0]}") from None
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="SKYSCRIPT_CONFIG",
               help="TOML settings file (default: $SKYSCRIPT_CONFIG; environment SKYSCRIPT_* overrides it).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every step of every episode.")
@@ -62,8 +103,10 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
       skyscript export --drama drama1 --out ./ds --frames
       skyscript trace drama1--ep01--f0000120           # where a keyframe came from
     """
-    settings = load_settings(config_file) if config_file else Settings()
+    settings = _load(config_file)
     setup_logging(settings.log_level if verbose else "WARNING")
+    for key, near in unknown_variables():
+        click.echo(f"warning: {key} names no setting" + (f"; did you mean {near}?" if near else "") + " (ignored)", err=True)
     ctx.obj = {"settings": settings, "verbose": verbose}
 
 

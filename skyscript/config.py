@@ -389,6 +389,40 @@ class Settings(BaseSettings):
         return scrub(self.model_dump(mode="json"))
 
 
+# SKYSCRIPT_* variables read by other parts of the platform, not by Settings
+OTHER_VARIABLES = ("CONFIG", "EXTRA_STEPS", "FAULT_KILL", "SAMPLES", "TEST_PG", "TORCH")
+OTHER_PREFIXES = ("ORCH_",)  # the orchestration settings (skyscript.orchestration.config)
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """``SKYSCRIPT_*`` variables that name no setting, each with the closest valid name (a
+    misspelt ``SKYSCRIPT_THRESHOLDS__MAX_LOS_RATE`` would otherwise be ignored in silence)."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    out: list[tuple[str, str | None]] = []
+    for key in sorted(env):
+        if not key.startswith("SKYSCRIPT_"):
+            continue
+        rest = key[len("SKYSCRIPT_"):]
+        if rest in OTHER_VARIABLES or rest.startswith(OTHER_PREFIXES):
+            continue
+        top, _, sub = rest.lower().partition("__")
+        fields = Settings.model_fields
+        if top not in fields:
+            near = difflib.get_close_matches(top, list(fields), n=1)
+            out.append((key, f"SKYSCRIPT_{near[0].upper()}" if near else None))
+            continue
+        if not sub:
+            continue
+        annotation = fields[top].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is not None and sub.split("__")[0] not in model.model_fields:
+            near = difflib.get_close_matches(sub, list(model.model_fields), n=1)
+            out.append((key, f"SKYSCRIPT_{top.upper()}__{near[0].upper()}" if near else None))
+    return out
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; an explicit config file wins over ``SKYSCRIPT_CONFIG``."""
     if config_file is not None:

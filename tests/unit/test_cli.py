@@ -99,3 +99,30 @@ def test_status_shows_running_steps_and_unlock_breaks_them(runner: CliRunner) ->
     with db.session() as s:
         assert [(le.episode_id, le.step) for le in leases.active(s, "dd")] == [("dd--ep02", "scan")]
     db.dispose()
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"SKYSCRIPT_THRESHOLDS__MAX_LOSS_RATE": "2"}, "thresholds.max_loss_rate (SKYSCRIPT_THRESHOLDS__MAX_LOSS_RATE='2')"),
+    ({"SKYSCRIPT_THRESHOLDS__MAX_LOSS_RATE": "abc"}, "Input should be a valid number"),
+    ({"SKYSCRIPT_CONFIG": "TOML"}, "is not valid TOML"),
+])
+def test_bad_settings_are_one_line(env: dict[str, str], expected: str, tmp_path: Path) -> None:
+    if env.get("SKYSCRIPT_CONFIG") == "TOML":
+        (tmp_path / "bad.toml").write_text("[thresholds\nmax_loss_rate = ")
+        env = {"SKYSCRIPT_CONFIG": str(tmp_path / "bad.toml")}
+    res = CliRunner(env=env).invoke(cli, ["status"])
+    assert res.exit_code == 2 and expected in res.output and "Traceback" not in res.output
+
+
+def test_misspelt_settings_are_named_with_the_closest_one() -> None:
+    res = CliRunner(env={"SKYSCRIPT_THRESHOLDS__MAX_LOS_RATE": "0.1", "SKYSCRIPT_PRIVACCY__VERIFY": "0"}).invoke(cli, ["status"])
+    assert res.exit_code == 0
+    assert "SKYSCRIPT_THRESHOLDS__MAX_LOS_RATE names no setting; did you mean SKYSCRIPT_THRESHOLDS__MAX_LOSS_RATE?" in res.output
+    assert "did you mean SKYSCRIPT_PRIVACY?" in res.output
+
+
+def test_an_unreachable_database_is_one_line_without_its_password() -> None:
+    url = "postgresql+psycopg://ops:PW-s3cr3t@127.0.0.1:1/lineage"  # nothing listens on port 1
+    res = CliRunner(env={"SKYSCRIPT_DATABASE_URL": url}).invoke(cli, ["status"])
+    assert res.exit_code == 1 and "Traceback" not in res.output and "PW-s3cr3t" not in res.output
+    assert "cannot use the lineage database postgresql+psycopg://ops:***@127.0.0.1:1/lineage" in res.output
