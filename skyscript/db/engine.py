@@ -50,15 +50,51 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+MIGRATION_LOCK_KEY = 0x5C1_5C41  # the Postgres advisory lock every upgrade takes
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """One upgrade at a time per database: a Postgres advisory lock, or a file lock beside a
+    SQLite file. Without it, commands started together on an empty database raced (``table
+    source already exists`` on SQLite, ``UniqueViolation`` on Postgres)."""
+    u = engine.url
+    if u.get_backend_name() == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+                conn.commit()
+        return
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        import fcntl
+
+        lock_path = Path(u.database).expanduser().with_name(Path(u.database).name + ".migrate.lock")
+        with open(lock_path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    yield
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (safe to call on every start: a database
-    already at the head costs one query, not a run of the migration environment)."""
+    """Bring the schema to ``revision`` with Alembic, one process at a time (see
+    :func:`migration_lock`). Safe to call on every start: a database already at the head costs
+    one query, not a run of the migration environment."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     if revision == "head" and has_schema(engine) and current_revision(engine) == head_revision():
         return
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with migration_lock(engine):
+        if revision == "head" and has_schema(engine) and current_revision(engine) == head_revision():
+            return  # another process upgraded it while we waited
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
