@@ -94,15 +94,21 @@ def loss_gate(batches: list[list[str]] | None, params: dict[str, Any] | None = N
     """Great Expectations validation of the drama's loss numbers; fails the run above the threshold."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from skyscript.audit.publish import publish_drama_reports
     from skyscript.config import Settings
     from skyscript.context import open_context
+    from skyscript.db import leases
     from skyscript.quality.gate import run_loss_gate
 
     assert params is not None
-    ctx = open_context(Settings(), params["drama"], dag_run_id=run_id)
+    settings = Settings()
+    ctx = open_context(settings, params["drama"], dag_run_id=run_id)
     try:
         result = run_loss_gate(ctx, batches=batches, max_loss_rate=params.get("max_loss_rate"), run_id=run_id)
+        publish_drama_reports(settings, params["drama"])  # the audit page and Data Docs, as `skyscript run`
     finally:
+        with ctx.db.session() as s:  # the run is over: the drama is free for the next one
+            leases.release(s, params["drama"], None, leases.RUN, run_id or "")
         ctx.db.dispose()
     if not result.passed:
         raise AirflowFailException(

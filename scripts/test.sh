@@ -10,4 +10,4 @@ scripts/bootstrap.sh cv,postgres,gx,airflow,detect,dev
 scripts/fetch_sample_media.sh >/dev/null
 scripts/services.sh
 scripts/install_chromium.sh
-exec .venv/bin/python -m pytest tests/unit tests/integration "$@"
+exec .venv/bin/python -m pytest tests/unit tests/integration tests/faults "$@"

@@ -155,10 +155,18 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
         bar.set_description(f"{(episode or '').split('--', 1)[-1]} {step}")
         bar.update(1)
 
+    from skyscript.db.leases import LeaseBusy
+
+    _stop_on_sigterm()
     try:
         summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
     except (KeyError, ParamsError) as exc:
         raise click.UsageError(_message(exc)) from None
+    except LeaseBusy as exc:
+        raise click.ClickException(
+            f"drama {drama_id} is being processed by another run ({exc.holder}); nothing was done. "
+            "Wait for it, or set SKYSCRIPT_RUN_WAIT_S to wait (`skyscript status` shows it, `skyscript unlock` breaks it)"
+        ) from None
     finally:
         bar.close()
     gate = None
@@ -223,6 +231,7 @@ def step(
     """
     from skyscript.steps.invoke import Invocation, run_invocation
 
+    _stop_on_sigterm()
     episodes = list(episode_ids) + (episode_list or "").replace(",", " ").split()
     inv = Invocation(name, drama_id, episodes, list(sources), dag_run_id, try_number, _parse_params(params))
     try:
@@ -232,6 +241,24 @@ def step(
     for line in outcome.lines():
         click.echo(line)
     sys.exit(1 if outcome.failed else 0)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd, Kubernetes) leaves through the ``finally`` blocks like ^C: the step run is
+    marked interrupted and the leases are released, instead of both lingering as after kill -9."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _aware(t: Any) -> Any:
+    """SQLite hands datetimes back without their time zone; they were written in UTC."""
+    from datetime import timezone
+
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _message(exc: BaseException) -> str:
@@ -270,6 +297,7 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
     from skyscript.db import leases, lineage
     from skyscript.db.engine import Database
     from skyscript.db.models import Drama, StepRun
+    from skyscript.db.models import utcnow
     from skyscript.quality.gate import check_gate
     from skyscript.quality.loss import loss_report
 
@@ -289,8 +317,11 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
                     select(StepRun).where(StepRun.drama_id == d, StepRun.status == "failed").order_by(StepRun.id.desc()).limit(20)
                 )
             ]
+            now = utcnow()
             held = [
-                {"step": le.step, "episode": le.episode_id or None, "holder": le.holder, "expires_at": le.expires_at.isoformat()}
+                {"step": "(whole run)" if le.step == leases.RUN else le.step, "episode": le.episode_id or None,
+                 "holder": le.holder, "expires_at": le.expires_at.isoformat(),
+                 "state": "running" if _aware(le.expires_at) >= now else "stale"}
                 for le in leases.active(s, d)
             ]
             gate_passed, gate_failures = check_gate(s, d, settings.thresholds.max_loss_rate)
@@ -324,7 +355,8 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
         for reason, n in sorted(loss["by_reason"].items()):
             click.echo(f"    {reason}: {n}")
         for r in d["running"]:
-            click.echo(f"  running {r['step']} on {r['episode'] or d['drama']} (run {r['holder']}, lease until {r['expires_at']})")
+            what = "running" if r["state"] == "running" else "stale lease (its holder stopped; taken over by the next run)"
+            click.echo(f"  {what}: {r['step']} on {r['episode'] or d['drama']} (run {r['holder']}, until {r['expires_at']})")
         for f in d["recent_failures"][:5]:
             click.echo(f"  failed {f['step']} {f['episode']}: {f['error']}")
 

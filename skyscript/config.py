@@ -337,7 +337,13 @@ class Settings(BaseSettings):
     highlight: HighlightSettings = Field(default_factory=HighlightSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
-        6 * 3600, gt=0, description="how long a run holds a step on an episode before another run may take it over"
+        300, gt=0, description="a step lease lasts this long after its holder's last heartbeat (renewed every third of it)"
+    )
+    run_lease_s: float = Field(
+        1800, gt=0, description="a run's hold on its drama lasts this long after its last step (a DAG run between tasks)"
+    )
+    run_wait_s: float = Field(
+        0, ge=0, description="how long `skyscript run` waits for another run of the same drama to finish (0: exit at once)"
     )
     log_level: str = "INFO"
 

@@ -3,12 +3,13 @@ episode (in the registry's order), then the drama steps. Each step is set up onc
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from skyscript.context import StepContext
-from skyscript.db import lineage
+from skyscript.db import leases, lineage
 from skyscript.quality.loss import LossReport, loss_report
 from skyscript.steps import registry
 from skyscript.steps.base import StepResult
@@ -64,6 +65,7 @@ def run_drama(
     for step in [ingest, *loaded, *after]:  # a bad --param fails here, before any work
         resolve_params(step, ctx.settings, {**ctx.params, "sources": list(sources)} if step is ingest else ctx.params)
     kinds = pipe.kinds()
+    hold_drama(ctx, ctx.dag_run_id or "", ctx.settings.run_wait_s)
     try:
         res = run_step(ingest, replace(ctx, params={**ctx.params, "sources": list(sources)}), None, kinds=kinds)
         summary.results.append(res)
@@ -91,11 +93,29 @@ def run_drama(
     finally:
         for step in [ingest, *loaded, *after]:
             teardown(step)
+        with ctx.db.session() as s:
+            leases.release(s, ctx.drama_id, None, leases.RUN, ctx.dag_run_id or "")
     with ctx.db.session() as s:
         for e in lineage.episodes_of(s, ctx.drama_id, status="quarantined"):
             summary.quarantined[e.id] = e.error or "quarantined"
         summary.loss = loss_report(s, ctx.drama_id, ctx.settings.thresholds.max_loss_rate)
     return summary
+
+
+def hold_drama(ctx: StepContext, holder: str, wait_s: float) -> None:
+    """Take the drama for this run (:data:`skyscript.db.leases.RUN`), waiting up to ``wait_s``
+    seconds for another run of it to finish; :class:`~skyscript.db.leases.LeaseBusy` after that.
+    Two runs of one drama never interleave (run B's scan deleted a frame run A was masking)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            with ctx.db.session() as s:
+                leases.acquire(s, ctx.drama_id, None, leases.RUN, holder, ctx.settings.run_lease_s)
+            return
+        except leases.LeaseBusy:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(min(5.0, max(0.1, deadline - time.monotonic())))
 
 
 def _run_episode(

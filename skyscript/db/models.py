@@ -210,6 +210,11 @@ class StepLease(Base):
     holder: Mapped[str] = mapped_column(String(250))
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the process holding it (migration 0007): a lease whose process is gone from this host is
+    # taken over at once; a live one is renewed by a heartbeat, so ``expires_at`` stays short
+    host: Mapped[str | None] = mapped_column(String(128))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # --- calibration: review packets and their review state (migration 0004) --------------------

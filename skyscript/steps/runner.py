@@ -83,27 +83,40 @@ def run_step(
     step: Step[Any], ctx: StepContext, episode_id: str | None = None, *, raise_errors: bool = False,
     kinds: dict[str, Any] | None = None,
 ) -> StepResult:
-    """Run ``step`` on one unit under a lease (see :mod:`skyscript.db.leases`): another run working
-    on the same step and episode makes this a ``failed`` result with a ``busy`` error and no
-    writes. ``kinds`` maps kind names to :class:`~skyscript.steps.base.Kind` for the view
+    """Run ``step`` on one unit under leases (see :mod:`skyscript.db.leases`): the run's hold on
+    the drama (another run of the same drama makes this a ``failed`` result with a ``busy`` error
+    and no writes) and the step's own lease on the unit, both renewed by a heartbeat while the
+    step works. ``kinds`` maps kind names to :class:`~skyscript.steps.base.Kind` for the view
     (default: every kind of the registry's pipeline)."""
     log = ctx.logger(step.name, episode_id)
     if step.scope == "episode" and episode_id is None:
         raise ValueError(f"step {step.name} runs per episode: give an episode id")
     holder = ctx.dag_run_id or f"adhoc-{uuid.uuid4().hex[:12]}"
+    ttl, run_ttl = ctx.settings.step_lease_s, ctx.settings.run_lease_s
     try:
         with ctx.db.session() as s:
-            leases.acquire(s, ctx.drama_id, episode_id, step.name, holder, ctx.settings.step_lease_s)
+            leases.acquire(s, ctx.drama_id, None, leases.RUN, holder, run_ttl)
+            if leases.acquire(s, ctx.drama_id, episode_id, step.name, holder, ttl):
+                log.warning("took over the lease of %s on %s: its holder is gone", step.name, episode_id or ctx.drama_id)
     except leases.LeaseBusy as exc:
         log.warning("%s", exc)
         if raise_errors:
             raise
         return StepResult(step.name, ctx.drama_id, episode_id, "failed", None, error=str(exc))
+
+    def beat() -> None:
+        with ctx.db.session() as s:
+            leases.renew(s, ctx.drama_id, None, leases.RUN, holder, run_ttl)
+            leases.renew(s, ctx.drama_id, episode_id, step.name, holder, ttl)
+
     try:
-        return _run_leased(step, ctx, episode_id, raise_errors, log, kinds)
+        with leases.Heartbeat(beat, ttl):
+            return _run_leased(step, ctx, episode_id, raise_errors, log, kinds)
     finally:
         with ctx.db.session() as s:
             leases.release(s, ctx.drama_id, episode_id, step.name, holder)
+            if not ctx.dag_run_id:  # an ad hoc call holds the drama for this step only
+                leases.release(s, ctx.drama_id, None, leases.RUN, holder)
 
 
 def _view_kinds(step: Step[Any], kinds: dict[str, Any] | None) -> dict[str, Any]:
@@ -155,6 +168,10 @@ def _run_leased(
                 done = persist(s, step, ctx.drama_id, episode_id, out, run_id)
         except BadInput as exc:
             return _quarantined(ctx, step, episode_id, run_id, exc, t0, log)
+        except (KeyboardInterrupt, SystemExit) as exc:  # SIGTERM (the CLI turns it into SystemExit) or ^C
+            with ctx.db.session() as s:
+                lineage.finish_step_run(s, run_id, "failed", error=f"interrupted ({type(exc).__name__}): the run was stopped")
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a row
             return _failed(ctx, step, episode_id, run_id, exc, t0, log, raise_errors)
     faults.after_write(step.name, ctx.try_number, episode_id)

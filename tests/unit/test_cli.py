@@ -40,7 +40,8 @@ def test_step_entry_point_prints_json_and_exit_codes(runner: CliRunner, tmp_path
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert (out["step"], out["status"], out["counts"]["new"], out["counts"]["empty"]) == ("ingest", "success", 1, 1)
-    res = runner.invoke(cli, ["step", "probe", "--drama", "dd", "--episode", "dd--ep01", "--episode", "dd--ep02"])
+    res = runner.invoke(cli, ["step", "probe", "--drama", "dd", "--episode", "dd--ep01", "--episode", "dd--ep02",
+                              "--dag-run-id", "manual__x"])  # the same DAG run holds the drama
     lines = [json.loads(x) for x in res.stdout.strip().splitlines()]
     assert [(x["episode"], x["status"]) for x in lines] == [("dd--ep01", "success"), ("dd--ep02", "failed")]
     assert res.exit_code == 0  # a quarantined episode is a result, not a failed task
@@ -92,7 +93,7 @@ def test_status_shows_running_steps_and_unlock_breaks_them(runner: CliRunner) ->
         leases.acquire(s, "dd", "dd--ep01", "scan", "scheduled__crashed", ttl_s=3600)
         leases.acquire(s, "dd", "dd--ep02", "scan", "scheduled__crashed", ttl_s=3600)
     res = runner.invoke(cli, ["status", "--drama", "dd"])
-    assert "running scan on dd--ep01 (run scheduled__crashed" in res.output
+    assert "running: scan on dd--ep01 (run scheduled__crashed" in res.output
     res = runner.invoke(cli, ["unlock", "--drama", "dd", "--episode", "dd--ep01"])
     assert res.exit_code == 0 and "released scan on dd--ep01 (held by scheduled__crashed)" in res.output
     assert "1 lease(s) released" in res.output

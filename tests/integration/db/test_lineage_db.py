@@ -218,7 +218,11 @@ def test_another_run_holding_the_step_makes_this_one_busy_without_writes(dbctx: 
     other = replace(dbctx, dag_run_id="scheduled__other-run", try_number=2)
     assert run_step(_MarkStep(), other, EP).status == "success"
     with dbctx.db.session() as s:
-        assert leases.active(s, "test-drama") == []
+        assert [le.step for le in leases.active(s, "test-drama")] == [leases.RUN]  # the step's lease is gone
+    # the other run still holds the drama until it ends (its loss gate releases it): no interleaving
+    assert run_step(_MarkStep(), mine, EP).error.startswith("busy: run scheduled__other-run holds the drama")  # type: ignore[union-attr]
+    with dbctx.db.session() as s:
+        leases.release(s, "test-drama", None, leases.RUN, "scheduled__other-run")
     assert run_step(_MarkStep(), mine, EP).status == "success"
 
 
@@ -234,7 +238,7 @@ def test_expired_lease_is_taken_over_and_failures_release_it(dbctx: StepContext)
     res = run_step(_MarkStep(), failing, EP)
     assert res.status == "failed" and "timed out" in (res.error or "")
     with dbctx.db.session() as s:
-        assert leases.active(s, "test-drama") == []  # released after the failed attempt too
+        assert [le.step for le in leases.active(s, "test-drama")] == [leases.RUN]  # the step's, after a failure too
         leases.acquire(s, "test-drama", EP, "mark", "stuck-run", ttl_s=3600)
         assert leases.break_leases(s, "test-drama", step="mark") == 1
 
