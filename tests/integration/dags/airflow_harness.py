@@ -140,3 +140,18 @@ def pg_database(pg_server: str) -> Iterator[Callable[[str], str]]:
     with psycopg.connect(admin, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def assert_graph_order(runs: list[tuple[str, int, str]], expected: list[tuple[str, int, str]]) -> None:
+    """The same step runs as ``expected``; each step's first run after those of the steps it reads
+    from (independent steps, such as shot size and key information, may run in either order)."""
+    from skyscript.steps import registry
+
+    assert sorted(runs) == sorted(expected)
+    first: dict[str, int] = {}
+    for i, (step, _, _) in enumerate(runs):
+        first.setdefault(step, i)
+    for spec in registry.PIPELINE.specs:
+        for up in spec.after:
+            if up in first and spec.name in first:
+                assert first[up] < first[spec.name], f"{spec.name} ran before {up}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_harness import Snapshot, base_env, dags_test, migrate, snapshot
+from airflow_harness import Snapshot, assert_graph_order, base_env, dags_test, migrate, snapshot
 from skyscript.config import Settings
 from skyscript.db import lineage
 from skyscript.db.engine import Database
@@ -36,24 +36,13 @@ def _runs_of(snap: Snapshot, dag_run_id: str) -> list[tuple[str, int, str]]:
     return [(r["step"], r["try"], r["status"]) for r in snap.step_runs if r["dag_run_id"] == dag_run_id]
 
 
-def _assert_graph_order(runs: list[tuple[str, int, str]], expected: list[tuple[str, int, str]]) -> None:
-    """The same step runs as ``expected``; each step's first run after those of the steps it reads
-    from (independent steps, such as shot size and key information, may run in either order)."""
-    assert sorted(runs) == sorted(expected)
-    first = {}
-    for i, (step, _, _) in enumerate(runs):
-        first.setdefault(step, i)
-    for spec in registry.episode_steps():
-        for up in spec.after:
-            assert first[up] < first[spec.name], f"{spec.name} ran before {up}"
-
-
 def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     sqlite_env: dict[str, str], skyscript_run_reference: Snapshot, sample_media: Path, tmp_path: Path,
 ) -> None:
     env = sqlite_env
     conf = {"drama": DRAMA, "sources": [str(sample_media / "Megamind.avi")], "batch_size": 1}
     episode_steps = [s.name for s in registry.episode_steps()]
+    drama_steps = [s.name for s in registry.drama_steps()]
 
     dags_test(env, "skyscript_drama", conf)
     first = snapshot(env, DRAMA, tmp_path / "export-1")
@@ -62,7 +51,8 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     assert first.exported == skyscript_run_reference.exported
     run1 = first.step_runs[0]["dag_run_id"]
     assert run1.startswith("manual__")
-    _assert_graph_order(_runs_of(first, run1), [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps])
+    assert_graph_order(_runs_of(first, run1),
+                       [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps + drama_steps])
 
     store = open_store(Settings(home=Path(env["SKYSCRIPT_HOME"])))
     gate = json.loads(store.get_bytes(Area.public, f"reports/{DRAMA}/loss-gate/latest.json"))
@@ -79,10 +69,10 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     assert run2 != run1
     assert second.counts == first.counts
     assert second.exported == first.exported
-    expected = [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps[:-1]]
+    expected = [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps[:-1] + drama_steps]
     expected += [(killed, 1, "running"), (killed, 2, "success")]
     runs = _runs_of(second, run2)
-    _assert_graph_order(runs, expected)
+    assert_graph_order(runs, expected)
     assert [r for r in runs if r[0] == killed] == [(killed, 1, "running"), (killed, 2, "success")]
 
 
@@ -128,7 +118,7 @@ def test_loss_above_the_threshold_fails_the_run_and_keeps_the_report(sqlite_env:
     assert gate["passed"] is False
     assert gate["loss"]["episodes"] == 1 and gate["loss"]["episodes_lost"] == 1 and gate["loss"]["loss_rate"] == 1.0
     assert gate["episodes"][0]["status"] == "quarantined"
-    assert any("loss_rate" in f for f in gate["failures"])
+    assert any("loss rate 100.00% is above the 4.00% limit" in f for f in gate["failures"])
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as conn:
         states = dict(conn.execute(
             "SELECT ti.task_id, ti.state FROM task_instance ti JOIN dag_run r ON r.run_id = ti.run_id AND r.dag_id = ti.dag_id "
