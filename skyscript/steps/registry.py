@@ -33,6 +33,8 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.privacy:PrivacyStep",
     "skyscript.steps.shot_size:ShotSizeStep",
     "skyscript.steps.keyinfo:KeyInfoStep",
+    "skyscript.steps.scenes:ScenesStep",
+    "skyscript.steps.shooting_scripts:ShootingScriptsStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"
