@@ -35,6 +35,7 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.keyinfo:KeyInfoStep",
     "skyscript.steps.scenes:ScenesStep",
     "skyscript.steps.shooting_scripts:ShootingScriptsStep",
+    "skyscript.steps.script_pairs:ScriptPairsStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"

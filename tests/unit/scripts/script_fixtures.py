@@ -77,3 +77,38 @@ def scene_payloads(names: tuple[str, str] = ("EMMA", "JACK"), score: float = 4.0
         ]},
         "highlight": {"score": score, "raw": score, "components": {"arousal": 0.6}, "smoothed": True, "formula": "test"},
     }
+
+
+def dialogue_episode(path: Any) -> Any:
+    """A B A B (two camera set-ups of one conversation), a fade to C, a cut to D: 6 shots, 3 scenes."""
+    from fixtures.videos import FPS, camera_shot, fade, texture, write_avi
+
+    a1 = camera_shot(texture(21), 24, "static", seed=1)
+    b1 = camera_shot(texture(22), 24, "static", seed=2)
+    a2 = camera_shot(texture(21), 24, "static", seed=3)
+    b2 = camera_shot(texture(22), 24, "static", seed=4)
+    c = camera_shot(texture(23), 30, "static", seed=5)
+    d = camera_shot(texture(24), 24, "static", seed=6)
+    return write_avi(path, a1 + b1 + a2 + fade(b2, c, 6, 2, 6) + d, FPS)
+
+
+def drama_with_scripts(ctx: Any, tmp_path: Any, keyinfo: bool = True) -> list[str]:
+    """Ingest the dialogue episode, give every keyframe two people's key information, run scenes
+    and shooting_scripts; returns the script ids."""
+    import json
+
+    from skyscript.db import lineage
+    from skyscript.pipeline import run_drama
+    from skyscript.steps.shooting_scripts import index_key
+    from skyscript.store import Area
+
+    src = dialogue_episode(tmp_path / "ep1.avi")
+    run_drama(ctx, [str(src)], steps=["ingest", "probe", "scan"])
+    if keyinfo:
+        info = keyinfo_two_people().model_dump(mode="json")
+        with ctx.db.session() as s:
+            for kf in lineage.keyframes_of(s, f"{ctx.drama_id}--ep1"):
+                lineage.put_annotation(s, kf.id, "keyinfo", info, "vlm:test", None)
+    summary = run_drama(ctx, [str(src)], steps=["ingest", "scenes", "shooting_scripts"])
+    assert summary.failed == [], summary.failed
+    return [e["script_id"] for e in json.loads(ctx.store.get_bytes(Area.public, index_key(ctx.drama_id)))["scripts"]]

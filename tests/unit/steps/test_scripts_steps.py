@@ -15,8 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
 
-from fixtures.videos import FPS, camera_shot, fade, texture, write_avi  # noqa: E402
-from script_fixtures import keyinfo_two_people, scene_kinds, scene_payloads  # noqa: E402
+from script_fixtures import dialogue_episode, keyinfo_two_people, scene_kinds, scene_payloads  # noqa: E402
 from skyscript.context import StepContext  # noqa: E402
 from skyscript.db import lineage  # noqa: E402
 from skyscript.pipeline import run_drama  # noqa: E402
@@ -28,18 +27,6 @@ from skyscript.steps.shooting_scripts import SCENE_KINDS, ShootingScriptsStep, i
 from skyscript.store import Area  # noqa: E402
 
 CPU = ["ingest", "probe", "scan"]
-
-
-def dialogue_episode(path: Path) -> Path:
-    """A B A B (two camera set-ups of one conversation), a fade to C, a cut to D: 6 shots."""
-    a1 = camera_shot(texture(21), 24, "static", seed=1)
-    b1 = camera_shot(texture(22), 24, "static", seed=2)
-    a2 = camera_shot(texture(21), 24, "static", seed=3)
-    b2 = camera_shot(texture(22), 24, "static", seed=4)
-    c = camera_shot(texture(23), 30, "static", seed=5)
-    d = camera_shot(texture(24), 24, "static", seed=6)
-    frames = a1 + b1 + a2 + fade(b2, c, 6, 2, 6) + d
-    return write_avi(path, frames, FPS)
 
 
 class FilledScripts(ShootingScriptsStep):
