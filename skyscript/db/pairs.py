@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from skyscript.db.lineage import _row, upsert
+from skyscript.schemas.script import parse_script_id
 from skyscript.db.models import Annotation, Base, Drama, Episode, Keyframe, Shot, Source, StepRun, utcnow
 
 DRAMA_SCRIPT_STEPS = ("scenes", "shooting_scripts", "script_pairs")
@@ -79,7 +80,6 @@ def trace_pair(session: Session, pid: str) -> dict[str, Any]:
     runs (models, prompt digests, runs) that wrote them, the episode and its source file, in one
     query. LookupError when the pair's scene has no shots."""
     from skyscript.scripts.restore import parse_pair_id
-    from skyscript.steps.scenes import parse_script_id
 
     sid, index = parse_pair_id(pid)
     episode_id, scene_index = parse_script_id(sid)

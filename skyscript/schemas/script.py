@@ -66,6 +66,19 @@ def valued(value: Any, source: str, by: str | None, missing: str) -> Valued:
     return Valued.of(value, source, by)
 
 
+def script_id(episode_id: str, scene_index: int) -> str:
+    """A shooting script's id: its episode and scene number (stable across re-runs)."""
+    return f"{episode_id}--sc{scene_index:04d}"
+
+
+def parse_script_id(sid: str) -> tuple[str, int]:
+    """``(episode_id, scene_index)`` of a shooting script id; ValueError when it is not one."""
+    ep, sep, tail = sid.rpartition("--sc")
+    if not sep or not ep or not tail.isdigit():
+        raise ValueError(f"{sid!r} is not a shooting script id (<episode>--scNNNN)")
+    return ep, int(tail)
+
+
 # --- scenes ------------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from skyscript.config import ScenesSettings, Settings
 from skyscript.errors import FrameError
 from skyscript.ids import text_digest
 from skyscript.losses import LossRecord
-from skyscript.schemas.script import SceneInfo, Valued
+from skyscript.schemas.script import SceneInfo, Valued, parse_script_id, script_id
 from skyscript.steps.base import CPU_LIGHT, ModelInfo, RowUpdate, Step, StepOutput
 from skyscript.steps.view import DramaView, EpisodeView, ShotRow
 
@@ -38,19 +38,6 @@ SCENE_USER = (
     '  "description": one or two sentences describing the setting, not the people\'s identities.'
 )
 PROMPT_DIGEST = text_digest(SCENE_SYSTEM + "\n" + SCENE_USER)
-
-
-def script_id(episode_id: str, scene_index: int) -> str:
-    """A shooting script's id: its episode and scene number (stable across re-runs)."""
-    return f"{episode_id}--sc{scene_index:04d}"
-
-
-def parse_script_id(sid: str) -> tuple[str, int]:
-    """``(episode_id, scene_index)`` of a shooting script id; ValueError when it is not one."""
-    ep, sep, tail = sid.rpartition("--sc")
-    if not sep or not ep or not tail.isdigit():
-        raise ValueError(f"{sid!r} is not a shooting script id (<episode>--scNNNN)")
-    return ep, int(tail)
 
 
 class ScenesStep(Step[ScenesSettings]):
