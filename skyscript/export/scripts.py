@@ -82,6 +82,22 @@ def write_pairs(ctx: StepContext, out: Path) -> dict[str, int]:
     return {"pairs.jsonl": n}
 
 
+def write_relationships(ctx: StepContext, out: Path) -> dict[str, int]:
+    """``relationships.json`` (the graph: edges over time, shipping scores) and its plot."""
+    from skyscript.steps.relationships import graph_key, plot_key
+
+    written = {}
+    for key, name in ((graph_key(ctx.drama_id), "relationships.json"), (plot_key(ctx.drama_id), "plots/relationships.png")):
+        try:
+            data = ctx.store.get_bytes(Area.public, key)
+        except ObjectNotFound:
+            continue
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+        written[name] = len(json.loads(data)["edges"]) if name.endswith(".json") else 1
+    return written
+
+
 def write_scripts_and_pairs(ctx: StepContext, out: Path) -> dict[str, int]:
-    """Both files sets (the export's one call for this module)."""
-    return {**write_scripts(ctx, out), **write_pairs(ctx, out)}
+    """Scripts, pairs and the relationship graph (the export's one call for this module)."""
+    return {**write_scripts(ctx, out), **write_pairs(ctx, out), **write_relationships(ctx, out)}

@@ -36,6 +36,7 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.scenes:ScenesStep",
     "skyscript.steps.shooting_scripts:ShootingScriptsStep",
     "skyscript.steps.script_pairs:ScriptPairsStep",
+    "skyscript.steps.relationships:RelationshipsStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"
