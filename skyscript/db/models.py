@@ -209,3 +209,7 @@ class StepLease(Base):
     holder: Mapped[str] = mapped_column(String(250))
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# per-shooting-script restoration state (migration 0007); imported here so the metadata matches the migrations
+from skyscript.db.pairs import ScriptRestoration  # noqa: E402,F401

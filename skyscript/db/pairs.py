@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from skyscript.db.lineage import _row, upsert
 from skyscript.schemas.script import parse_script_id
 from skyscript.db.models import Annotation, Base, Drama, Episode, Keyframe, Shot, Source, StepRun, utcnow
 
@@ -47,6 +46,8 @@ class ScriptRestoration(Base):
 
 
 def upsert_state(session: Session, rows: list[dict[str, Any]]) -> int:
+    from skyscript.db.lineage import upsert
+
     return upsert(session, ScriptRestoration, [{**r, "updated_at": utcnow()} for r in rows], ["script_id"])
 
 
@@ -79,6 +80,7 @@ def trace_pair(session: Session, pid: str) -> dict[str, Any]:
     """A pair back to its shooting script, scene, shots, keyframes, current annotations, the step
     runs (models, prompt digests, runs) that wrote them, the episode and its source file, in one
     query. LookupError when the pair's scene has no shots."""
+    from skyscript.db.lineage import _row
     from skyscript.scripts.restore import parse_pair_id
 
     sid, index = parse_pair_id(pid)

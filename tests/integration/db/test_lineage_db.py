@@ -47,9 +47,12 @@ def _seed(c: StepContext, frames: tuple[int, ...] = (10, 50)) -> None:
 
 
 def test_migrations_match_the_models(dbctx: StepContext) -> None:
-    assert current_revision(dbctx.db.engine) == "0003"
+    from skyscript.db.engine import head_revision
+
+    assert current_revision(dbctx.db.engine) == head_revision()
     tables = set(inspect(dbctx.db.engine).get_table_names())
-    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease"} <= tables
+    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease",
+            "script_restoration"} <= tables
     with dbctx.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
