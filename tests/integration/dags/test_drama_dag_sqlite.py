@@ -54,6 +54,7 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     env = sqlite_env
     conf = {"drama": DRAMA, "sources": [str(sample_media / "Megamind.avi")], "batch_size": 1}
     episode_steps = [s.name for s in registry.episode_steps()]
+    drama_steps = [(s.name, 1, "success") for s in registry.drama_steps()]
 
     dags_test(env, "skyscript_drama", conf)
     first = snapshot(env, DRAMA, tmp_path / "export-1")
@@ -62,7 +63,8 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     assert first.exported == skyscript_run_reference.exported
     run1 = first.step_runs[0]["dag_run_id"]
     assert run1.startswith("manual__")
-    _assert_graph_order(_runs_of(first, run1), [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps])
+    _assert_graph_order(_runs_of(first, run1), [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps]
+                        + drama_steps)
 
     store = open_store(Settings(home=Path(env["SKYSCRIPT_HOME"])))
     gate = json.loads(store.get_bytes(Area.public, f"reports/{DRAMA}/loss-gate/latest.json"))
@@ -80,7 +82,7 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     assert second.counts == first.counts
     assert second.exported == first.exported
     expected = [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps[:-1]]
-    expected += [(killed, 1, "running"), (killed, 2, "success")]
+    expected += [(killed, 1, "running"), (killed, 2, "success")] + drama_steps
     runs = _runs_of(second, run2)
     _assert_graph_order(runs, expected)
     assert [r for r in runs if r[0] == killed] == [(killed, 1, "running"), (killed, 2, "success")]
