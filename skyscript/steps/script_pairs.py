@@ -136,7 +136,7 @@ class ScriptPairsStep(Step[PairsSettings]):
     ) -> None:
         from skyscript.db.pairs import upsert_state
         from skyscript.scripts.dedup import near_duplicates
-        from skyscript.scripts.restore import PROMPT_DIGEST, check, pair_id, request_for
+        from skyscript.scripts.restore import PROMPT_DIGEST, pair_id
         from skyscript.steps.scenes import parse_script_id
 
         store = view.media.store

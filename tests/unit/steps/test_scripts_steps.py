@@ -74,13 +74,18 @@ def test_generated_episode_groups_dialogue_into_one_scene_and_breaks_at_fade_and
         jsonschema.validate(sc.model_dump(mode="json"), schema)
 
 
-def test_megamind_dialogue_is_one_scene(ctx: StepContext, sample_media: Path) -> None:
-    summary = run_drama(ctx, [str(sample_media / "Megamind.avi")], steps=CPU + ["scenes"])
+def test_megamind_dialogue_is_one_scene_with_one_script(ctx: StepContext, sample_media: Path) -> None:
+    summary = run_drama(ctx, [str(sample_media / "Megamind.avi")], steps=CPU + ["scenes", "shooting_scripts"])
     assert summary.failed == []
     with ctx.db.session() as s:
         scenes = [scene_of(sh.extra) for sh in lineage.shots_of(s, f"{ctx.drama_id}--megamind")]
     assert len(scenes) == 4 and {sc.scene_index for sc in scenes} == {1}  # type: ignore[union-attr]
     assert scenes[0].time_of_day.value == "NIGHT"  # a dark interior: the estimate says night  # type: ignore[union-attr]
+    (script,) = _scripts(ctx)
+    assert [s.number for s in script.shots] == [1, 2, 3, 4]
+    # shot lengths from the measured cuts (new shots at decode frames 98, 154, 200; 23.976 fps)
+    assert [s.camera_detail.time_s.value for s in script.shots][:3] == pytest.approx([98 / 23.976, 56 / 23.976, 46 / 23.976], abs=0.05)
+    assert all(f.ok or f.missing for _, f in script.fields())
 
 
 def test_filled_and_missing_paths_on_the_runner(ctx: StepContext, tmp_path: Path) -> None:
@@ -124,3 +129,34 @@ def test_the_production_step_reads_only_installed_scene_kinds() -> None:
     assert PIPELINE.problems() == []
     assert PIPELINE.get("shooting_scripts").after[-1] == "scenes"
     assert ScenesStep.scope == ShootingScriptsStep.scope == "drama"
+
+
+def test_scenes_with_a_vlm_take_its_answers_and_break_where_the_place_changes(ctx: StepContext, tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "keyinfo"))
+    from openai_standin import Reply, StandinOpenAI
+
+    src = dialogue_episode(tmp_path / "ep1.avi")
+    assert run_drama(ctx, [str(src)], steps=CPU + ["text", "privacy"]).failed == []
+    cafe = {"int_ext": "INT", "location": "Cafe", "time_of_day": "NIGHT", "description": "A small cafe after closing."}
+    street = {"int_ext": "EXT", "location": "STREET", "time_of_day": "NIGHT", "description": "A wet street."}
+    server = StandinOpenAI(default=Reply(json.dumps(cafe))).start()
+    try:
+        with ctx.db.session() as s:
+            last = [k for k in lineage.keyframes_of(s, f"{ctx.drama_id}--ep1") if k.shot_index == 5][0]
+        server.script_image(ctx.store.get_bytes(Area.public, last.public_key), Reply("```json\n" + json.dumps(street) + "\n```"))
+        ctx.settings.vlm.url = server.url
+        res = run_step(ScenesStep(), ctx, None)
+    finally:
+        server.stop()
+    assert res.status == "success" and res.counts["vlm_answers"] == 6
+    with ctx.db.session() as s:
+        scenes = [scene_of(sh.extra) for sh in lineage.shots_of(s, f"{ctx.drama_id}--ep1")]
+    assert [sc.scene_index for sc in scenes] == [1, 1, 1, 1, 2, 3]  # type: ignore[union-attr]
+    assert scenes[5].break_reason == "vlm_location_or_time_change"  # type: ignore[union-attr]
+    first = scenes[0]
+    assert (first.int_ext.value, first.location.value, first.time_of_day.value) == ("INT", "CAFE", "NIGHT")  # type: ignore[union-attr]
+    assert first.location.source == "vlm" and first.description.value == "A small cafe after closing."  # type: ignore[union-attr]
+    assert (scenes[5].int_ext.value, scenes[5].location.value) == ("EXT", "STREET")  # type: ignore[union-attr]
+    with ctx.db.session() as s:
+        published = {ctx.store.get_bytes(Area.public, k.public_key) for k in lineage.keyframes_of(s, f"{ctx.drama_id}--ep1")}
+    assert all(r.images[0] in published for r in server.requests)  # the privacy-masked copies, never the private frames
