@@ -76,6 +76,18 @@ def restoration_summary(session: Session, drama_id: str, gpu_seconds_per_1k_toke
     }
 
 
+def is_pair_id(item_id: str) -> bool:
+    """Whether ``item_id`` names a pair (``<episode>--scNNNN--rNNNN``), for ``skyscript trace``."""
+    from skyscript.scripts.restore import parse_pair_id
+
+    try:
+        sid, _ = parse_pair_id(item_id)
+        parse_script_id(sid)
+    except ValueError:
+        return False
+    return True
+
+
 def trace_pair(session: Session, pid: str) -> dict[str, Any]:
     """A pair back to its shooting script, scene, shots, keyframes, current annotations, the step
     runs (models, prompt digests, runs) that wrote them, the episode and its source file, in one

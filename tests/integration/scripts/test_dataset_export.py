@@ -23,7 +23,7 @@ from llm_standin import ScriptLLM  # noqa: E402
 from script_fixtures import dialogue_episode, keyinfo_two_people  # noqa: E402
 from skyscript.context import StepContext  # noqa: E402
 from skyscript.db import lineage  # noqa: E402
-from skyscript.db.pairs import trace_pair  # noqa: E402
+from skyscript.db.pairs import is_pair_id, trace_pair  # noqa: E402
 from skyscript.export import export_drama  # noqa: E402
 from skyscript.pipeline import run_drama  # noqa: E402
 from skyscript.scripts.restore import pair_id  # noqa: E402
@@ -116,6 +116,7 @@ def test_webdataset_shards_hold_masked_jpeg_and_json(exported: tuple[StepContext
 def test_trace_of_a_pair_reaches_the_source_file(exported: tuple[StepContext, Path]) -> None:
     ctx, out = exported
     first = json.loads((out / "pairs.jsonl").read_text().splitlines()[0])
+    assert is_pair_id(first["pair_id"]) and not is_pair_id(f"{ctx.drama_id}--ep1--f0000012")
     with ctx.db.session() as s:
         t = trace_pair(s, first["pair_id"])
     assert t["source_file"].endswith("ep1.avi") and t["episode"]["id"] == f"{ctx.drama_id}--ep1"
