@@ -169,6 +169,52 @@ class KeyInfoSettings(BaseModel):
         return tuple(w.strip() for w in v.split(",") if w.strip()) if isinstance(v, str) else v
 
 
+class ScenesSettings(BaseModel):
+    """Parameters of the scenes step (``SKYSCRIPT_SCENES__*``): how shots are grouped into scenes."""
+
+    background_threshold: float = Field(
+        0.5, ge=-1, le=1, description="histogram correlation of frame borders below which a shot starts a new scene"
+    )
+    lookback: int = Field(4, ge=1, le=16, description="a shot continues the scene if it resembles any of its last N shots (shot/reverse-shot)")
+    night_value: float = Field(70.0, ge=0, le=255, description="median brightness below which a dark frame is NIGHT (offline estimate)")
+    sky_share: float = Field(0.25, ge=0, le=1, description="share of sky-like pixels in the top band from which a scene is EXT (offline estimate)")
+    use_vlm: bool = Field(True, description="ask the VLM (SKYSCRIPT_VLM__URL) for INT/EXT, location, time and a description when configured")
+    vlm_images: int = Field(3, ge=1, le=8, description="masked keyframes per scene sent to the VLM")
+
+
+class PairsSettings(BaseModel):
+    """Parameters of the script_pairs step (``SKYSCRIPT_PAIRS__*``): script restorations by the LLM."""
+
+    restorations: int = Field(100, ge=1, le=10000, description="restorations requested per shooting script (the paper: 100)")
+    temperatures: tuple[float, ...] = Field(
+        (0.7, 0.9, 1.1), description="temperatures cycled over the restorations (restoration i uses temperatures[i % n])"
+    )
+    base_seed: int = Field(1009, ge=0, description="restoration i of a script uses seed hash(script, base_seed, i)")
+    max_tokens: int = Field(1200, ge=64, description="most tokens one restoration may generate")
+    concurrency: int = Field(4, ge=1, le=256, description="restorations in flight at once")
+    min_chars: int = Field(200, ge=1, description="a restoration shorter than this is rejected")
+    max_chars: int = Field(12000, ge=100, description="a restoration longer than this is rejected")
+    duplicate_similarity: float = Field(
+        0.97, gt=0, le=1, description="cosine similarity (all-MiniLM-L6-v2) from which a restoration is a near-duplicate"
+    )
+    embeddings: bool = Field(True, description="near-duplicate filter on sentence embeddings (False: normalised text only)")
+    gpu_seconds_per_1k_tokens: float = Field(
+        0.5, gt=0, description="measured GPU-seconds per 1,000 generated tokens of the serving setup, for the GPU-hours estimate"
+    )
+
+    @field_validator("temperatures", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return tuple(float(t) for t in v.split(",") if t.strip()) if isinstance(v, str) else v
+
+
+class RelationshipSettings(BaseModel):
+    """Parameters of the relationships step (``SKYSCRIPT_RELATIONSHIPS__*``)."""
+
+    window_s: float = Field(60.0, gt=0, description="relationship strength is reported per window of this many seconds")
+    decay: float = Field(0.5, ge=0, le=1, description="share of a window's strength carried into the next one")
+
+
 class CharactersSettings(BaseModel):
     """Parameters of the characters step (the drama's entity library, paper 5.3)."""
 
@@ -335,6 +381,10 @@ class Settings(BaseSettings):
     layout: LayoutSettings = Field(default_factory=LayoutSettings)
     emotion: EmotionSettings = Field(default_factory=EmotionSettings)
     highlight: HighlightSettings = Field(default_factory=HighlightSettings)
+    llm: ModelEndpoint = Field(default_factory=ModelEndpoint)
+    scenes: ScenesSettings = Field(default_factory=ScenesSettings)
+    pairs: PairsSettings = Field(default_factory=PairsSettings)
+    relationships: RelationshipSettings = Field(default_factory=RelationshipSettings)
     mode: ExecutionMode = ExecutionMode.local
     step_lease_s: float = Field(
         300, gt=0, description="a step lease lasts this long after its holder's last heartbeat (renewed every third of it)"

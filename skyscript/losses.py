@@ -43,10 +43,14 @@ class LossReason(str, Enum):
     truncated_answer = "truncated_answer"  # cut off at its token budget even after one retry with twice the room
     # an object the VLM named that no detector found (reported, not counted as loss)
     hallucination = "hallucination"
+    # a script restoration (a pair) that was not kept
+    restoration_rejected = "restoration_rejected"  # failed a check (characters, scene order, camera jargon, length)
+    near_duplicate = "near_duplicate"  # too close to an earlier restoration of the same shooting script
+    llm_failed = "llm_failed"  # the LLM call failed after its retries
 
 
-ItemKind = Literal["episode", "keyframe", "annotation", "object", "source", "drama"]
-ITEM_KINDS: tuple[str, ...] = ("episode", "keyframe", "annotation", "object", "source", "drama")
+ItemKind = Literal["episode", "keyframe", "annotation", "object", "source", "drama", "pair"]
+ITEM_KINDS: tuple[str, ...] = ("episode", "keyframe", "annotation", "object", "source", "drama", "pair")
 
 
 @dataclass

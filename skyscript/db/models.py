@@ -312,3 +312,7 @@ class Character(Base):
     appearances: Mapped[int] = mapped_column(Integer, default=0)
     episodes: Mapped[int] = mapped_column(Integer, default=0)
     step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_run.id"))
+
+
+# per-shooting-script restoration state (migration 0008); imported here so the metadata matches the migrations
+from skyscript.db.pairs import ScriptRestoration  # noqa: E402,F401

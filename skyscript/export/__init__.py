@@ -12,6 +12,9 @@ import pyarrow.parquet as pq
 
 from skyscript.db import lineage
 from skyscript.context import StepContext
+from skyscript.export.card import write_card
+from skyscript.export.scripts import write_scripts_and_pairs
+from skyscript.export.webdataset import write_webdataset
 from skyscript.store import Area
 from skyscript.store.base import digest_of
 
@@ -89,7 +92,10 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
     from skyscript.export.scene import write_scene_tables
 
     written.update(write_scene_tables(ctx, out))
+    written.update(write_scripts_and_pairs(ctx, out))
+    written.update(write_webdataset(ctx, out))
     (out / "manifest.json").write_text(json.dumps({"drama_id": ctx.drama_id, "files": written}, indent=2))
+    written.update(write_card(ctx, out, written))
     return written
 
 

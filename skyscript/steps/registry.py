@@ -39,6 +39,10 @@ STEPS: tuple[str, ...] = (
     "skyscript.steps.emotion:EmotionStep",
     "skyscript.steps.characters:CharactersStep",
     "skyscript.steps.highlight:HighlightStep",
+    "skyscript.steps.scenes:ScenesStep",
+    "skyscript.steps.shooting_scripts:ShootingScriptsStep",
+    "skyscript.steps.script_pairs:ScriptPairsStep",
+    "skyscript.steps.relationships:RelationshipsStep",
 )
 
 EXTRA_ENV = "SKYSCRIPT_EXTRA_STEPS"

@@ -55,7 +55,7 @@ def _seed(c: StepContext, frames: tuple[int, ...] = (10, 50)) -> None:
 def test_migrations_match_the_models(dbctx: StepContext) -> None:
     assert current_revision(dbctx.db.engine) == head_revision() == LAST_MIGRATION
     tables = set(inspect(dbctx.db.engine).get_table_names())
-    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease", "calibration_batch", "calibration_packet", "packet_review", "item_review"} <= tables
+    assert {"source", "drama", "episode", "shot", "keyframe", "annotation", "loss", "step_run", "step_lease", "calibration_batch", "calibration_packet", "packet_review", "item_review", "script_restoration", "character"} <= tables
     with dbctx.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"

@@ -57,8 +57,12 @@ def test_configured_endpoint_switches_the_run_onto_the_vlm(
     assert runner.invoke(cli, ["export", "--drama", "vlm-run", "--out", str(out)]).exit_code == 0
 
     valid = [r for r in pq.read_table(out / "keyframes.parquet").to_pylist() if r["valid"]]
-    sent_images = sum(len(r.images) for r in standin.requests if r.images)
+    from skyscript.steps.scenes import SCENE_SYSTEM
+
+    sent_images = sum(len(r.images) for r in standin.requests if r.images and r.system != SCENE_SYSTEM)
     assert sent_images == len(valid) == 4  # every valid keyframe went to the VLM, once
+    # and the scenes step asked once per shot for INT/EXT, place and time (masked keyframes)
+    assert sum(1 for r in standin.requests if r.system == SCENE_SYSTEM) == 4
     ki = pq.read_table(out / "keyinfo.parquet").to_pylist()
     assert {r["origin"] for r in ki} == {"vlm"}
     assert {r["frame_index"] for r in ki} == {r["frame_index"] for r in valid}
