@@ -298,6 +298,7 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
     from skyscript.db.engine import Database
     from skyscript.db.models import Drama, StepRun
     from skyscript.db.models import utcnow
+    from skyscript.db.pairs import restoration_summary
     from skyscript.quality.gate import check_gate
     from skyscript.quality.loss import loss_report
 
@@ -327,6 +328,7 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
             gate_passed, gate_failures = check_gate(s, d, settings.thresholds.max_loss_rate)
             out.append({
                 "drama": d,
+                "restorations": restoration_summary(s, d, settings.pairs.gpu_seconds_per_1k_tokens),
                 "gate": {"passed": gate_passed, "failures": gate_failures},
                 "running": held,
                 "rows": lineage.table_counts(s, d),
@@ -354,6 +356,13 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
             click.echo(f"    {f}")
         for reason, n in sorted(loss["by_reason"].items()):
             click.echo(f"    {reason}: {n}")
+        r = d["restorations"]
+        if r["scripts"]:
+            click.echo(
+                f"  restorations: {r['done']}/{r['requested']} done, {r['rejected']} rejected, {r['failed']} failed over "
+                f"{r['scripts']} shooting scripts; {r['completion_tokens']} tokens; about "
+                f"{r['gpu_hours_per_1k_scripts']:.3f} GPU-hours per 1,000 scripts"
+            )
         for r in d["running"]:
             what = "running" if r["state"] == "running" else "stale lease (its holder stopped; taken over by the next run)"
             click.echo(f"  {what}: {r['step']} on {r['episode'] or d['drama']} (run {r['holder']}, until {r['expires_at']})")
@@ -388,21 +397,23 @@ def unlock(ctx: click.Context, drama_id: str, episode_id: str | None, step_name:
 @click.argument("keyframe_id")
 @click.pass_context
 def trace(ctx: click.Context, keyframe_id: str) -> None:
-    """Trace KEYFRAME_ID back to its shot, episode, source file, step runs, models and losses (JSON)."""
+    """Trace a keyframe id (drama--episode--fNNNNNNN) or a script pair id (drama--episode--scNNNN--rNNNN)
+    back to its shooting script, shots, frames, source file, step runs, models, prompts and losses (JSON)."""
     from dataclasses import asdict
 
     from skyscript.db import lineage
     from skyscript.db.engine import Database
+    from skyscript.db.pairs import is_pair_id, trace_pair
 
     db = Database(_settings(ctx).database_url or "")
     try:
         with db.session() as s:
-            t = lineage.trace_keyframe(s, keyframe_id)
+            out: Any = trace_pair(s, keyframe_id) if is_pair_id(keyframe_id) else asdict(lineage.trace_keyframe(s, keyframe_id))
     except LookupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(str(exc.args[0] if exc.args else exc)) from None
     finally:
         db.dispose()
-    click.echo(json.dumps(asdict(t), indent=2, default=str))
+    click.echo(json.dumps(out, indent=2, default=str))
 
 
 @cli.command()

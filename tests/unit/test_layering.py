@@ -18,13 +18,14 @@ ALLOWED = {
     "errors": set(),
     "losses": set(),
     "ids": set(),
-    "config": set(),
+    "config": {"ids"},
     "schemas": set(),
     "imaging": {"errors"},
     "models": {"errors", "ids", "config", "imaging", "schemas"},
     "video": {"errors", "ids", "config", "imaging", "schemas", "models"},
     "keyinfo": {"errors", "ids", "config", "imaging", "schemas", "models", "losses", "video"},
     "scene": {"errors", "config", "schemas"},  # pure logic: clustering, geometry, VAD, highlight curve
+    "scripts": {"ids", "schemas"},  # pure logic: Table 1, Fountain, FDX, restoration checks
 }
 NEVER_FROM_BELOW = {"steps", "orchestration", "cli", "pipeline", "context", "db", "store", "export", "quality"}
 
