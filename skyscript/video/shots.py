@@ -33,14 +33,24 @@ class CutDetector:
     reports frames whose score stands out from their neighbours (adaptive ratio). A frame
     also counts as a cut when its content score alone is above twice the content threshold and
     is the highest in its neighbourhood (a cut so strong no neighbour average can hide it).
+
+    Grey and desaturated frames (black-and-white flashbacks): their hue is noise, and an
+    encoder's keyframe (a new GOP) reshuffles that noise, so the HSV score jumped at GOP
+    boundaries of a static grey shot (a 12-frame-GOP MPEG-4 clip was cut into 7 shots). A second,
+    luma-only detector runs beside the first; between two grey frames a cut needs it to agree.
     """
 
     content_threshold: float
     adaptive_threshold: float
     min_shot_frames: int
     scores: list[float] = field(default_factory=list)
+    grey_chroma: float = 4.0  # mean |Cr-128| + |Cb-128| below which a frame has no usable colour
     _adaptive: Any = None
+    _luma: Any = None
     _adaptive_cuts: list[int] = field(default_factory=list)
+    _luma_cuts: list[int] = field(default_factory=list)
+    luma_scores: list[float] = field(default_factory=list)
+    grey: list[bool] = field(default_factory=list)
     _last: int = -1
 
     def __post_init__(self) -> None:
@@ -50,15 +60,32 @@ class CutDetector:
             adaptive_threshold=self.adaptive_threshold, min_scene_len=self.min_shot_frames,
             min_content_val=self.content_threshold * 0.5,
         )
+        self._luma = AdaptiveDetector(
+            adaptive_threshold=self.adaptive_threshold, min_scene_len=self.min_shot_frames,
+            min_content_val=self.content_threshold * 0.5, luma_only=True,
+        )
 
     def feed(self, frame_num: int, bgr: np.ndarray) -> float:
         """Process one analysis frame; returns the content score against the previous frame."""
+        import cv2
+
         self._adaptive_cuts += self._adaptive.process_frame(frame_num, bgr)
         # the detector keeps the frame's content score (ContentDetector._frame_score in 0.6)
         score = float(getattr(self._adaptive, "_frame_score", 0.0) or 0.0)
         self.scores.append(score)
+        ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
+        chroma = float(np.abs(ycc[..., 1].astype(np.int16) - 128).mean() + np.abs(ycc[..., 2].astype(np.int16) - 128).mean())
+        self.grey.append(chroma < self.grey_chroma)
+        self._luma_cuts += self._luma.process_frame(frame_num, bgr)
+        self.luma_scores.append(float(getattr(self._luma, "_frame_score", 0.0) or 0.0))
         self._last = frame_num
         return score
+
+    def _grey_pair(self, c: int) -> bool:
+        return 0 < c < len(self.grey) and self.grey[c] and self.grey[c - 1]
+
+    def _luma_agrees(self, c: int) -> bool:
+        return any(abs(c - lc) <= 1 for lc in self._luma_cuts) or self.luma_scores[c] >= 2 * self.content_threshold
 
     def strong_cuts(self) -> list[int]:
         s = np.asarray(self.scores)
@@ -73,7 +100,9 @@ class CutDetector:
     def finish(self) -> list[int]:
         if self._last >= 0:
             self._adaptive_cuts += self._adaptive.post_process(self._last)
-        cuts = sorted(set(self._adaptive_cuts) | set(self.strong_cuts()))
+            self._luma_cuts += self._luma.post_process(self._last)
+        cuts = sorted(c for c in set(self._adaptive_cuts) | set(self.strong_cuts())
+                      if not self._grey_pair(c) or self._luma_agrees(c))
         merged: list[int] = []
         for c in cuts:
             if c <= 0:

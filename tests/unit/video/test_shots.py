@@ -73,3 +73,46 @@ def test_build_shots_absorbs_cuts_inside_a_transition_and_keeps_min_length() -> 
         (0, 20, None), (20, 46, "cut"), (46, 104, "dissolve"), (104, 120, "cut"),
     ]
     assert shots[2].transition_span == (40, 52)
+
+
+def _grey_clip(path: Path, scenes: list[int], frames_each: int, saturation: float, seed: int = 0) -> Path:
+    """Static grey (or desaturated) shots of Megamind frames with light sensor noise, MPEG-4 with a
+    keyframe every 12 frames: the GOP boundaries reshuffle the chroma noise."""
+    import av
+    import cv2
+
+    from fixtures.photos import megamind_frame
+    from pathlib import Path as P
+
+    samples = P.home() / ".cache" / "skyscript" / "samples"
+    rng = np.random.default_rng(seed)
+    c = av.open(str(path), "w")
+    s = c.add_stream("mpeg4", rate=24)
+    s.width, s.height, s.pix_fmt = 720, 528, "yuv420p"
+    s.codec_context.gop_size = 12
+    s.bit_rate = 800_000
+    for index in scenes:
+        img = megamind_frame(samples, index)
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        hsv[..., 1] = (hsv[..., 1] * saturation).astype(np.uint8)
+        base = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR).astype(np.int16)
+        for _ in range(frames_each):
+            noisy = np.clip(base + rng.normal(0, 3, base.shape[:2])[..., None], 0, 255).astype(np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(noisy, format="bgr24")):
+                c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    return path
+
+
+@pytest.mark.parametrize("saturation, seed", [(0.0, 0), (0.04, 1), (0.08, 2)])
+def test_grey_footage_is_not_cut_at_its_gop_boundaries(saturation: float, seed: int, tmp_path: Path, sample_media: Path) -> None:
+    """Without the luma-only check the desaturated clips were cut in two (one or more false cuts at
+    the encoder's keyframes)."""
+    clip = _grey_clip(tmp_path / "grey.avi", [30], 80, saturation, seed)
+    assert len(_scan(clip, tmp_path).shots) == 1
+    # a real cut between two grey scenes is still found
+    clip = _grey_clip(tmp_path / "grey2.avi", [30, 120], 40, saturation)
+    r = _scan(clip, tmp_path)
+    assert [s.span.start for s in r.shots] == [0, 40]
