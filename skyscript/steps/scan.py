@@ -19,7 +19,7 @@ from skyscript.steps.view import EpisodeView
 
 class ScanStep(Step[ScanSettings]):
     name = "scan"
-    version = "3"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals; 3: times from frame timestamps
+    version = "4"  # 2: lazy keyframe assessment, occlusion against the shot, pass-width signals; 3: times from frame timestamps; 4: grey footage needs luma to agree on a cut
     resources = CPU_VIDEO
     reads = ("private:raw", "episode.frame_count")
     writes = ("shot", "keyframe", "private:frames")
