@@ -121,10 +121,11 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
 @click.option("--vlm-concurrency", type=click.IntRange(1), default=None,
               help="Most VLM requests in flight; the client starts at one and grows while latency holds "
                    "(default: SKYSCRIPT_VLM__CONCURRENCY).")
+@click.option("--force", is_flag=True, help="Redo every step, also those whose inputs are unchanged since their last success.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
 @click.pass_context
 def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, params: tuple[str, ...],
-        vlm_max_tokens: int | None, vlm_concurrency: int | None, no_progress: bool) -> None:
+        vlm_max_tokens: int | None, vlm_concurrency: int | None, force: bool, no_progress: bool) -> None:
     """Run the whole pipeline in-process on SOURCES (files, folders, http(s) URLs, s3://bucket/prefix).
 
     Episodes already ingested with the same content are not re-copied; re-running replaces each
@@ -145,6 +146,7 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
     if bad:
         raise click.UsageError(f"--param {bad[0]}: name the step, e.g. keyinfo.{bad[0]}=...")
     sctx = _open(settings, drama_id, params=overrides)
+    sctx.force = force
     bar = tqdm(total=0, unit="step", disable=no_progress, file=sys.stderr, dynamic_ncols=True)
 
     def on_total(n: int) -> None:
@@ -217,10 +219,11 @@ def _print_summary(summary: Any, settings: Settings, gate: Any = None) -> None:
 @click.option("--dag-run-id", default=None, help="Airflow DAG run id, recorded in lineage.")
 @click.option("--try-number", default=1, type=int, show_default=True, help="Airflow try number, recorded in lineage.")
 @click.option("--param", "params", multiple=True, help="Extra step parameter KEY=VALUE (repeatable).")
+@click.option("--force", is_flag=True, help="Redo the step also where its inputs are unchanged since its last success.")
 @click.pass_context
 def step(
     ctx: click.Context, name: str, drama_id: str, episode_ids: tuple[str, ...], episode_list: str | None,
-    sources: tuple[str, ...], dag_run_id: str | None, try_number: int, params: tuple[str, ...],
+    sources: tuple[str, ...], dag_run_id: str | None, try_number: int, params: tuple[str, ...], force: bool,
 ) -> None:
     """Run one step NAME for the given ids: the entry point each pod runs.
 
@@ -233,7 +236,7 @@ def step(
 
     _stop_on_sigterm()
     episodes = list(episode_ids) + (episode_list or "").replace(",", " ").split()
-    inv = Invocation(name, drama_id, episodes, list(sources), dag_run_id, try_number, _parse_params(params))
+    inv = Invocation(name, drama_id, episodes, list(sources), dag_run_id, try_number, _parse_params(params), force)
     try:
         outcome = run_invocation(_settings(ctx), inv)
     except (KeyError, ValueError) as exc:  # unknown step, no episode, bad parameter or drama id

@@ -26,6 +26,7 @@ class StepContext:
     dag_run_id: str | None = None
     try_number: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    force: bool = False  # redo steps whose inputs are unchanged since their last success
 
     def logger(self, step: str, episode_id: str | None = None) -> logging.LoggerAdapter[logging.Logger]:
         return logging.LoggerAdapter(

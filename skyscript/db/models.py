@@ -187,6 +187,9 @@ class StepRun(Base):
     weights_digest: Mapped[str | None] = mapped_column(String(80))
     prompt_digest: Mapped[str | None] = mapped_column(String(80))
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the digest of what the step read (step version, parameters, the unit's rows and annotations):
+    # a re-run whose inputs are unchanged since the last success is skipped (migration 0010)
+    input_digest: Mapped[str | None] = mapped_column(String(80))
     dag_run_id: Mapped[str | None] = mapped_column(String(250))
     try_number: Mapped[int] = mapped_column(Integer, default=1)
     host: Mapped[str | None] = mapped_column(String(128))

@@ -79,7 +79,7 @@ def _unfinished_steps(session: Session, drama_id: str) -> dict[str, list[str]]:
     ).all()
     out: dict[str, list[str]] = {}
     for ep, step, status in rows:
-        if status != "success":
+        if status not in ("success", "unchanged"):  # unchanged: skipped on a re-run, inputs as before
             out.setdefault(ep, []).append(step)
     return out
 

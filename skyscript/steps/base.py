@@ -188,6 +188,9 @@ class Step(ABC, Generic[P]):
     owns: ClassVar[tuple[Kind, ...]] = ()
     params_model: ClassVar[type[BaseModel]] = NoParams
     settings_field: ClassVar[str | None] = None
+    # the settings sections (besides where data is stored) the step's result depends on, for
+    # resuming: a change in one of them redoes the step. None: any setting does.
+    uses_settings: ClassVar[tuple[str, ...] | None] = None
     description: ClassVar[str] = ""
 
     def setup(self, settings: "Settings") -> None:

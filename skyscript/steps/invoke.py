@@ -25,6 +25,7 @@ class Invocation:
     dag_run_id: str | None = None
     try_number: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    force: bool = False
 
 
 @dataclass
@@ -53,6 +54,7 @@ def run_invocation(settings: Settings, inv: Invocation) -> InvocationOutcome:
     step = spec.load()
     resolve_params(step, settings, params)  # fail on a bad --param before any work
     ctx = open_context(settings, inv.drama_id, dag_run_id=inv.dag_run_id, try_number=inv.try_number, params=params)
+    ctx.force = inv.force
     targets: list[str | None] = list(inv.episodes) if spec.scope == "episode" else [None]
     if spec.scope == "episode":
         from skyscript.db.models import Episode

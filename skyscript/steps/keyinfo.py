@@ -36,6 +36,7 @@ class KeyInfoStep(Step[KeyInfoSettings]):
     owns = (KEYINFO,)
     params_model = KeyInfoSettings
     settings_field = "keyinfo"
+    uses_settings = ("keyinfo", "vlm", "correction", "shot_size", "model_dir")
     description = "objects and people per keyframe: VLM + JSON repair + detector calibration + face attributes"
 
     def setup(self, settings: Settings) -> None:

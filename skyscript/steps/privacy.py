@@ -64,6 +64,7 @@ class PrivacyStep(Step[PrivacySettings]):
     owns = (FACES, PRIVACY)
     params_model = PrivacySettings
     settings_field = "privacy"
+    uses_settings = ("privacy", "faces")
     description = "detect faces; mosaic faces and caption/name text on the published keyframe copy"
 
     def setup(self, settings: Settings) -> None:

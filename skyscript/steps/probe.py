@@ -15,9 +15,10 @@ class ProbeStep(Step[ScanSettings]):
     version = "2"  # 2: frame count from the packets where the header has none; duration from the header
     reads = ("private:raw", "episode.raw_key")
     writes = ("episode.fps", "episode.frame_count", "episode.width", "episode.height", "episode.duration_s",
-              "episode.codec", "episode.status")
+              "episode.codec", "episode.start_pts_frames", "episode.status", "episode.error")
     params_model = ScanSettings
     settings_field = "scan"
+    uses_settings = ("scan",)
     description = "probe the raw file; quarantine unreadable input"
 
     def run(self, view: EpisodeView, params: ScanSettings) -> StepOutput:  # type: ignore[override]

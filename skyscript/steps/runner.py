@@ -31,6 +31,7 @@ from skyscript.steps import faults
 from skyscript.steps.base import ObjectRecord, Step, StepOutput, StepResult
 from skyscript.steps.load import load_drama_view, load_episode_view
 from skyscript.steps.persist import persist
+from skyscript.steps.resume import input_digest, later_writes
 from skyscript.steps.view import Media
 from skyscript.store import Area
 
@@ -119,6 +120,12 @@ def run_step(
                 leases.release(s, ctx.drama_id, None, leases.RUN, holder)
 
 
+def _pipeline() -> Any:
+    from skyscript.steps.registry import PIPELINE
+
+    return PIPELINE
+
+
 def _view_kinds(step: Step[Any], kinds: dict[str, Any] | None) -> dict[str, Any]:
     if kinds is None:
         from skyscript.steps.registry import PIPELINE
@@ -162,6 +169,11 @@ def _run_leased(
                 else:
                     view = load_drama_view(s, ctx.drama_id, media, log)
                     view.load_episode = _episode_loader(ctx, _view_kinds(step, kinds), media)
+            digest = (input_digest(step, params_json, view, ctx.settings, later_writes(step, _pipeline()))
+                      if step.scope == "episode" else None)
+            unchanged = None if ctx.force or digest is None else _unchanged_since(ctx, step, episode_id, digest, run_id)
+            if unchanged is not None:
+                return _skipped_unchanged(ctx, step, episode_id, run_id, digest, unchanged, t0, log)
             out = step.run(view, params)
             _put_objects(ctx, out.objects)
             with ctx.db.session() as s:
@@ -190,12 +202,49 @@ def _run_leased(
             Loss.reason == "step_failed",
         ))
         lineage.finish_step_run(
-            s, run_id, "success", counts=counts,
+            s, run_id, "success", counts=counts, input_digest=digest,
             model_id=out.model.model_id, weights_digest=out.model.weights_digest, prompt_digest=out.model.prompt_digest,
             params={**params_json, **out.params} or None,
         )
     log.info("done in %.2fs %s", dt, counts)
     return StepResult(step.name, ctx.drama_id, episode_id, "success", run_id, counts=counts, duration_s=dt)
+
+
+def _unchanged_since(ctx: StepContext, step: Step[Any], episode_id: str | None, digest: str, run_id: int) -> Any:
+    """The last step run of this unit when it succeeded on the same inputs, else None."""
+    from sqlalchemy import select
+
+    from skyscript.db.models import StepRun
+
+    with ctx.db.session() as s:
+        last = s.scalars(
+            select(StepRun).where(
+                StepRun.drama_id == ctx.drama_id, StepRun.episode_id == episode_id, StepRun.step == step.name,
+                StepRun.id != run_id, StepRun.status.in_(("success", "unchanged")),
+            ).order_by(StepRun.id.desc()).limit(1)
+        ).first()
+        newer_failure = s.scalars(
+            select(StepRun.id).where(
+                StepRun.drama_id == ctx.drama_id, StepRun.episode_id == episode_id, StepRun.step == step.name,
+                StepRun.id != run_id, StepRun.status == "failed", StepRun.id > (last.id if last else 0),
+            )
+        ).first()
+    if last is None or newer_failure is not None or last.input_digest != digest:
+        return None
+    return last
+
+
+def _skipped_unchanged(
+    ctx: StepContext, step: Step[Any], episode_id: str | None, run_id: int, digest: str, last: Any, t0: float,
+    log: logging.LoggerAdapter[logging.Logger],
+) -> StepResult:
+    dt = time.perf_counter() - t0
+    log.info("unchanged since step run %s: skipped (--force redoes it)", last.id)
+    with ctx.db.session() as s:
+        lineage.finish_step_run(s, run_id, "unchanged", counts=dict(last.counts or {}), input_digest=digest,
+                                error=f"inputs unchanged since step run {last.id}")
+    return StepResult(step.name, ctx.drama_id, episode_id, "success", run_id,
+                      counts={**(last.counts or {}), "unchanged": 1}, error=None, duration_s=dt)
 
 
 def _episode_loader(ctx: StepContext, kinds: dict[str, Any], media: Media) -> Any:

@@ -25,6 +25,7 @@ class ScanStep(Step[ScanSettings]):
     writes = ("shot", "keyframe", "private:frames")
     params_model = ScanSettings
     settings_field = "scan"
+    uses_settings = ("scan",)
     description = "one decode pass: shots and transitions, keyframes, frame quality, camera movement"
 
     def run(self, view: EpisodeView, vs: ScanSettings) -> StepOutput:  # type: ignore[override]

@@ -30,6 +30,7 @@ class ShotSizeStep(Step[ShotSizeSettings]):
     owns = (SHOT_SIZE,)
     params_model = ShotSizeSettings
     settings_field = "shot_size"
+    uses_settings = ("shot_size", "faces")
     description = "shot size per keyframe from the main face or person height"
 
     def setup(self, settings: Settings) -> None:

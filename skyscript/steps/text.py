@@ -28,6 +28,7 @@ class TextStep(Step[TextSettings]):
     owns = (OCR,)
     params_model = TextSettings
     settings_field = "text"
+    uses_settings = ("text", "model_dir")
     description = "OCR keyframes (RapidOCR): text boxes, text area ratio, subtitles, captions to mask"
 
     def setup(self, settings: Settings) -> None:
