@@ -136,7 +136,9 @@ def test_fault_scenario_counts_losses_and_lineage(tmp_path: Path, standin: Stand
     astro_rows = [r for r in rows if r["keyframe_id"] == frames[0].keyframe_id]
     assert [(r["kind"], r["source"], r["type"]) for r in astro_rows] == [("object", "vlm", "flag"), ("person", "vlm", "person")]
 
-    # a re-run replaces its own outputs: same counts, no new annotation versions, same losses
+    # a re-run replaces its own outputs: same counts, no new annotation versions, same losses (forced:
+    # an unchanged step would be skipped)
+    ctx.force = True
     again = run_step(registry.get("keyinfo").load(), ctx, EP)
     outcome_keys = ("answers_parsed", "answers_repaired", "answers_corrected", "answers_lost")
     assert [again.counts[k] for k in outcome_keys] == [c[k] for k in outcome_keys]

@@ -77,7 +77,9 @@ def _payload(ctx: StepContext, kf: str, kind: str) -> dict:  # type: ignore[type
 def test_gpu_steps_are_pinned_like_keyinfo() -> None:
     for name in ("depth", "pose"):
         assert registry.get(name).resources == GPU_MODEL == registry.get("keyinfo").resources
-    assert registry.names()[registry.names().index("keyinfo") + 1:] == ["depth", "pose", "layout", "emotion", "characters", "highlight"]
+    after = registry.names()[registry.names().index("keyinfo") + 1:]
+    assert after[:6] == ["depth", "pose", "layout", "emotion", "characters", "highlight"]
+    assert after[6:] == ["scenes", "shooting_scripts", "script_pairs", "relationships"]  # the script steps read them
 
 
 def test_embedded_default_without_weights_runs_the_geometry_path(ctx: StepContext, sample_media: Path, tmp_path: Path) -> None:

@@ -84,6 +84,7 @@ def test_scan_writes_shots_keyframes_losses_and_reruns_idempotently(
         assert [(k.shot_index, k.invalid_reason) for k in bad] == [(5, "motion_blur")]
         losses = s.scalars(select(Loss).where(Loss.step == "scan")).all()
         assert [(l.item_kind, l.item_id, l.reason) for l in losses] == [("keyframe", bad[0].id, "motion_blur")]
+    ctx.force = True  # really redo it (an unchanged step is skipped otherwise)
     again = run_step(ScanStep(), ctx, ep)
     assert again.status == "success" and again.counts == res.counts
     assert _rows(ctx, ep) == first

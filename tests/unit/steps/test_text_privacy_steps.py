@@ -203,8 +203,9 @@ def test_steps_write_text_masks_and_shot_sizes_and_rerun_cleanly(ctx: StepContex
     assert annotation(ctx, portrait, "shot_size")["basis"] == "face"
     assert losses(ctx, "shot_size") == [("keyframe", corrupt, "frame_unreadable")]
 
-    # --- a re-run changes nothing and adds nothing ---
+    # --- a re-run changes nothing and adds nothing (forced: an unchanged step would be skipped) ---
     before = snapshot(ctx)
+    ctx.force = True
     assert [r.status for r in run_all(ctx)] == ["success"] * 3
     after = snapshot(ctx)
     assert after["annotations"] == before["annotations"]
