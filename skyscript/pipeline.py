@@ -66,6 +66,11 @@ def run_drama(
         resolve_params(step, ctx.settings, {**ctx.params, "sources": list(sources)} if step is ingest else ctx.params)
     kinds = pipe.kinds()
     hold_drama(ctx, ctx.dag_run_id or "", ctx.settings.run_wait_s)
+    sweep = getattr(ctx.store, "sweep_parts", None)
+    if sweep is not None:  # half-written objects a killed run left behind (local store)
+        removed = sweep()
+        if removed:
+            ctx.logger("run").warning("removed %d half-written object(s) left by an earlier run", removed)
     try:
         res = run_step(ingest, replace(ctx, params={**ctx.params, "sources": list(sources)}), None, kinds=kinds)
         summary.results.append(res)
