@@ -49,7 +49,7 @@ PARAMS = {
         description="The drama to annotate: lower-case letters, digits and '-' (its episodes are <drama>--<file stem>).",
     ),
     "sources": Param(
-        [], type="array", items={"type": "string"}, title="Sources to ingest",
+        [], type=["array", "null"], items={"type": "string"}, title="Sources to ingest",
         description="Files, folders, http(s) URLs or s3://bucket/prefix to register as episodes first. "
                     "Empty: annotate the episodes already registered for the drama.",
     ),
@@ -58,9 +58,11 @@ PARAMS = {
         description="Set when the episodes were just ingested (the crawl DAG does this).",
     ),
     "steps": Param(
-        [], type="array", items={"type": "string", "enum": [spec.name for spec in registry.episode_steps() + registry.drama_steps()]},
-        title="Episode steps",
-        description="Run only these steps (the graph keeps its order); empty: every step of the registry.",
+        [], type=["array", "null"],
+        items={"type": "string", "enum": [spec.name for spec in registry.episode_steps() + registry.drama_steps()]},
+        title="Steps",
+        description="Run only these steps (the graph keeps its order); empty: every step of the registry. "
+                    "Steps: " + ", ".join(spec.name for spec in registry.episode_steps() + registry.drama_steps()) + ".",
     ),
     "batch_size": Param(
         ORCH.batch_size, type="integer", minimum=1, maximum=100_000, title="Episodes per batch",
@@ -141,7 +143,7 @@ with DAG(
         for spec in registry.episode_steps():
             tasks[spec.name] = step_operator(
                 spec, episodes=episodes, trigger_rule=TriggerRule.NONE_FAILED,
-                skip="{{ (params.steps | length > 0) and ('%s' not in params.steps) }}" % spec.name,
+                skip="{{ ((params.steps or []) | length > 0) and ('%s' not in (params.steps or [])) }}" % spec.name,
             )
             for upstream in spec.after:
                 if upstream in tasks:
@@ -152,7 +154,7 @@ with DAG(
     for spec in registry.drama_steps():
         drama_tasks[spec.name] = step_operator(
             spec, trigger_rule=TriggerRule.NONE_FAILED,
-            skip="{{ (params.steps | length > 0) and ('%s' not in params.steps) }}" % spec.name,
+            skip="{{ ((params.steps or []) | length > 0) and ('%s' not in (params.steps or [])) }}" % spec.name,
         )
         for upstream in spec.after:
             if upstream in drama_tasks:

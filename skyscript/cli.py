@@ -311,6 +311,11 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
     out: list[dict[str, Any]] = []
     with db.session() as s:
         dramas = [drama_id] if drama_id else list(s.scalars(select(Drama.id).order_by(Drama.id)))
+        if drama_id and s.get(Drama, drama_id) is None:
+            known = list(s.scalars(select(Drama.id).order_by(Drama.id).limit(20)))
+            db.dispose()
+            raise click.ClickException(f"no drama {drama_id!r} in {redact_url(settings.database_url or '')}"
+                                       + (f"; known: {', '.join(known)}" if known else "; run `skyscript run` first"))
         for d in dramas:
             runs = dict(
                 s.execute(select(StepRun.status, func.count()).where(StepRun.drama_id == d).group_by(StepRun.status)).all()
@@ -426,9 +431,14 @@ def trace(ctx: click.Context, keyframe_id: str) -> None:
 @click.pass_context
 def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> None:
     """Write the drama's dataset files (episodes/shots/keyframes Parquet, with --frames the masked JPEGs)."""
+    from skyscript.db.models import Drama
     from skyscript.export import export_drama
 
     sctx = _open(_settings(ctx), drama_id)
+    with sctx.db.session() as s:
+        if s.get(Drama, drama_id) is None:
+            sctx.db.dispose()
+            raise click.ClickException(f"no drama {drama_id!r}: nothing to export (run `skyscript run` first)")
     written = export_drama(sctx, Path(out_dir), with_frames=frames)
     sctx.db.dispose()
     for name, n in written.items():

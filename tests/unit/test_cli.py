@@ -127,3 +127,10 @@ def test_an_unreachable_database_is_one_line_without_its_password() -> None:
     res = CliRunner(env={"SKYSCRIPT_DATABASE_URL": url}).invoke(cli, ["status"])
     assert res.exit_code == 1 and "Traceback" not in res.output and "PW-s3cr3t" not in res.output
     assert "cannot use the lineage database postgresql+psycopg://ops:***@127.0.0.1:1/lineage" in res.output
+
+
+def test_an_unknown_drama_is_said_not_reported_as_passing(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(cli, ["status", "--drama", "nope"])
+    assert res.exit_code == 1 and "no drama 'nope'" in res.output and "pass" not in res.output
+    res = runner.invoke(cli, ["export", "--drama", "nope", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 1 and "no drama 'nope'" in res.output and not (tmp_path / "x").exists()
