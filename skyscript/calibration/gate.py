@@ -50,25 +50,13 @@ class AccuracyGateResult:
 
 
 def _validate(report: AccuracyReport, threshold: float) -> dict[str, Any]:
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO chatter buries our line
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
 
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-        ),
-    )
-    source = context.data_sources.add_pandas("skyscript-accuracy")
+    from skyscript.quality.gx_context import ephemeral_pandas
+
+    context, source = ephemeral_pandas("skyscript-accuracy")
     o = report.overall
     gated = o.lower if report.gate is None or report.gate.on == "lower_bound" else (o.accuracy or 0.0)
     summary = {

@@ -165,25 +165,13 @@ def gx_available() -> bool:
 def _validate(summary: dict[str, Any], episodes: list[dict[str, Any]], max_loss_rate: float) -> dict[str, Any]:
     """Run the two expectation suites; returns GX's validation results as JSON dicts."""
     # GX logs about 220 INFO lines on import and per validation; its warnings still show
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pandas as pd
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
 
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-        ),
-    )
-    source = context.data_sources.add_pandas("skyscript-loss")
+    from skyscript.quality.gx_context import ephemeral_pandas
+
+    context, source = ephemeral_pandas("skyscript-loss")
 
     summary_suite = gx.ExpectationSuite(name="drama-loss")
     summary_suite.add_expectation(gxe.ExpectTableRowCountToEqual(value=1))
