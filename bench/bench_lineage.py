@@ -7,7 +7,7 @@ postgresql+psycopg://postgres@127.0.0.1:5432/postgres), brings it to the current
 project's migrations (indexes included), loads dramas, episodes, shots, keyframes, annotations,
 losses and step runs with ``INSERT ... SELECT generate_series`` in the paper's proportions (10M
 keyframes : 80,000 episodes : 6,660 dramas, so 125 keyframes an episode, 12 episodes a drama),
-prints the load rate, then the time of ``trace`` of a keyframe, ``status`` of a drama (its table
+prints the load rate, then the time of ``trace`` of a keyframe and of a script pair, ``status`` of a drama (its table
 counts and step-run summary) and the loss gate of a drama (best of 5), and drops the database.
 """
 
@@ -24,6 +24,8 @@ KEYFRAMES_PER_EPISODE = 125  # 10M keyframes / 80k episodes (seed 001)
 EPISODES_PER_DRAMA = 12  # 80k episodes / 6,660 dramas
 KINDS = ("ocr", "faces", "privacy", "shot_size", "keyinfo")
 STEPS = ("probe", "scan", "text", "privacy", "shot_size", "keyinfo")
+DRAMA_STEPS = ("scenes", "shooting_scripts", "script_pairs")
+SHOTS_PER_SCENE = 5
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,17 @@ class Scale:
 def load_statements(scale: Scale) -> list[tuple[str, str]]:
     """(table, SQL) in load order. Ids follow the project's scheme: drama ``dNNNNN``, episode
     ``<drama>--eNNN``, shot ``<episode>--sNNNN``, keyframe ``<episode>--fNNNNNNN``; one keyframe
-    per shot; one annotation per kind per keyframe; one loss per 100 keyframes; one step run per
-    episode step and episode. Episode ``e`` belongs to drama ``e / 12``."""
+    per shot, five shots a scene, one shooting script (restoration state) per scene; one annotation
+    per kind per keyframe; one loss per 40 keyframes; one step run per episode step and episode and
+    per drama step and drama. Episode ``e`` belongs to drama ``e / 12``."""
     k, e, d = KEYFRAMES_PER_EPISODE, scale.episodes, scale.dramas
     ep = "('d' || lpad(((g - 1) / {n})::text, 5, '0') || '--e' || lpad(((g - 1) % {n})::text, 3, '0'))"
     ep_of = f"""('d' || lpad((((g - 1) / {k}) / {EPISODES_PER_DRAMA})::text, 5, '0') || '--e' ||
                  lpad((((g - 1) / {k}) % {EPISODES_PER_DRAMA})::text, 3, '0'))"""
+    scenes = k // SHOTS_PER_SCENE
+    ep_sc = f"""('d' || lpad((((g - 1) / {scenes}) / {EPISODES_PER_DRAMA})::text, 5, '0') || '--e' ||
+                 lpad((((g - 1) / {scenes}) % {EPISODES_PER_DRAMA})::text, 3, '0'))"""
+    drama_steps = "ARRAY[" + ",".join(f"'{s}'" for s in DRAMA_STEPS) + "]"
     steps = "ARRAY[" + ",".join(f"'{s}'" for s in STEPS) + "]"
     kinds = "ARRAY[" + ",".join(f"'{s}'" for s in KINDS) + "]"
     return [
@@ -66,10 +73,21 @@ def load_statements(scale: Scale) -> list[tuple[str, str]]:
                      f"lpad((((g - 1) / {len(STEPS)}) % {EPISODES_PER_DRAMA})::text, 3, '0'), 'bench', 1, "
                      f"CASE WHEN g % 997 = 0 THEN 'failed' ELSE 'success' END, now(), now(), 1.5 "
                      f"FROM generate_series(1, {e * len(STEPS)}) g"),
-        ("shot", f"INSERT INTO shot (id, episode_id, shot_index, start_frame, end_frame, start_s, end_s, transition_in) "
+        ("step_run", f"INSERT INTO step_run (step, step_version, drama_id, episode_id, dag_run_id, try_number, status, "
+                     f"started_at, finished_at, duration_s) SELECT ({drama_steps})[1 + (g - 1) % {len(DRAMA_STEPS)}], '1', "
+                     f"'d' || lpad(((g - 1) / {len(DRAMA_STEPS)})::text, 5, '0'), NULL, 'bench', 1, 'success', now(), now(), 9.5 "
+                     f"FROM generate_series(1, {d * len(DRAMA_STEPS)}) g"),
+        ("shot", f"INSERT INTO shot (id, episode_id, shot_index, start_frame, end_frame, start_s, end_s, transition_in, extra) "
                  f"SELECT {ep_of} || '--s' || lpad(((g - 1) % {k})::text, 4, '0'), {ep_of}, (g - 1) % {k}, "
-                 f"((g - 1) % {k}) * 17, ((g - 1) % {k}) * 17 + 17, ((g - 1) % {k}) * 0.7, ((g - 1) % {k}) * 0.7 + 0.7, 'cut' "
+                 f"((g - 1) % {k}) * 17, ((g - 1) % {k}) * 17 + 17, ((g - 1) % {k}) * 0.7, ((g - 1) % {k}) * 0.7 + 0.7, 'cut', "
+                 f"json_build_object('scene', json_build_object('scene_index', ((g - 1) % {k}) / {SHOTS_PER_SCENE})) "
                  f"FROM generate_series(1, {scale.keyframes}) g"),
+        ("script_restoration", f"INSERT INTO script_restoration (script_id, drama_id, episode_id, scene_index, requested, done, "
+                               f"rejected, failed, prompt_tokens, completion_tokens, call_seconds, shard_key, updated_at) "
+                               f"SELECT {ep_sc} || '--sc' || lpad(((g - 1) % {scenes})::text, 4, '0'), "
+                               f"'d' || lpad((((g - 1) / {scenes}) / {EPISODES_PER_DRAMA})::text, 5, '0'), {ep_sc}, "
+                               f"(g - 1) % {scenes}, 100, 97, 2, 1, 90000, 60000, 300.0, 'pairs/' || g || '.jsonl', now() "
+                               f"FROM generate_series(1, {e * scenes}) g"),
         ("keyframe", f"INSERT INTO keyframe (id, episode_id, shot_id, shot_index, frame_index, timestamp_s, valid, "
                      f"private_key, face_count) SELECT {ep_of} || '--f' || lpad((((g - 1) % {k}) * 17 + 8)::text, 7, '0'), "
                      f"{ep_of}, {ep_of} || '--s' || lpad(((g - 1) % {k})::text, 4, '0'), (g - 1) % {k}, "
@@ -100,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from skyscript.db import lineage
     from skyscript.db.engine import Database
     from skyscript.db.models import StepRun
+    from skyscript.db.pairs import trace_pair
     from skyscript.quality.loss import loss_report
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
                 n = conn.execute(text(sql)).rowcount
                 dt = time.perf_counter() - t
                 total_rows += n
-                print(f"load      {table:<10} {n:>11,} rows in {dt:7.1f} s ({n / dt:>10,.0f} rows/s)")
+                print(f"load      {table:<18} {n:>11,} rows in {dt:7.1f} s ({n / dt:>10,.0f} rows/s)")
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             conn.commit()
             size = conn.exec_driver_sql(f"SELECT pg_database_size('{name}')").scalar()
         t_load = time.perf_counter() - t_load
-        print(f"load      total      {total_rows:>11,} rows in {t_load:7.1f} s ({total_rows / t_load:>10,.0f} rows/s, "
+        print(f"load      total              {total_rows:>11,} rows in {t_load:7.1f} s ({total_rows / t_load:>10,.0f} rows/s, "
               f"indexes maintained), database {size / 2**30:.2f} GiB")
         drama = f"d{(scale.dramas // 2):05d}"
         kf_id = f"{drama}--e005--f{(60 * 17 + 8):07d}"
@@ -143,6 +162,13 @@ def main(argv: list[str] | None = None) -> int:
             with db.session() as s:
                 tr = lineage.trace_keyframe(s, kf_id)
                 assert len(tr.annotations) == len(KINDS) and tr.step_runs
+
+        pid = f"{drama}--e005--sc0012--r0007"
+
+        def pair() -> None:
+            with db.session() as s:
+                tr = trace_pair(s, pid)
+                assert tr["pair_id"] == pid and tr["shard_key"]
 
         def status() -> None:
             with db.session() as s:
@@ -156,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 assert rep.keyframes > 0
 
         print(f"trace     keyframe   {1000 * _best(trace):8.1f} ms  (goal < 50 ms)")
+        print(f"trace     pair       {1000 * _best(pair):8.1f} ms  (goal < 50 ms)")
         print(f"status    drama      {1000 * _best(status):8.1f} ms  (goal < 1 s)")
         print(f"gate      drama      {1000 * _best(gate):8.1f} ms  (goal < 1 s)")
         print(f"load rate: {total_rows / t_load:,.0f} rows/s")

@@ -34,8 +34,11 @@ def test_scale_follows_the_papers_proportions() -> None:
 def test_load_statements_cover_every_table_in_order() -> None:
     b = _bench()
     stmts = b.load_statements(b.Scale.of(1_500))
-    assert [t for t, _ in stmts] == ["drama", "episode", "step_run", "shot", "keyframe", "annotation", "loss"]
-    sql = dict(stmts)
-    assert "generate_series(1, 1500)" in sql["keyframe"] and "generate_series(1, 12)" in sql["episode"]
-    assert "generate_series(1, 72)" in sql["step_run"]  # 6 steps x 12 episodes
+    assert [t for t, _ in stmts] == ["drama", "episode", "step_run", "step_run", "shot",
+                                      "script_restoration", "keyframe", "annotation", "loss"]
+    sql = dict(stmts[3:])
+    assert "generate_series(1, 1500)" in sql["keyframe"] and "generate_series(1, 12)" in stmts[1][1]
+    assert "generate_series(1, 72)" in stmts[2][1]  # 6 steps x 12 episodes
+    assert "generate_series(1, 3)" in sql["step_run"]  # 3 drama steps x 1 drama
+    assert "generate_series(1, 300)" in sql["script_restoration"]  # 25 scenes x 12 episodes
     assert all(s.startswith(f"INSERT INTO {t} ") for t, s in stmts)
