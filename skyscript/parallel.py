@@ -81,6 +81,11 @@ def _worker(job: WorkerJob, tasks: Any, results: Any, release: Any) -> None:  # 
     from skyscript.steps.runner import ensure_setup, teardown
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; ^C reaches the whole group
+
+    def stop(signum: int, _frame: Any) -> None:  # the parent terminates workers when it is stopped
+        raise SystemExit(128 + signum)  # the runner marks the step run interrupted and frees its lease
+
+    signal.signal(signal.SIGTERM, stop)
     logging.basicConfig(level=job.log_level, format="%(processName)s %(levelname)s %(name)s: %(message)s")
     pipe = registry.Pipeline(job.targets)
     ctx = open_context(job.settings, job.drama_id, dag_run_id=job.dag_run_id, try_number=job.try_number,
@@ -151,10 +156,14 @@ def run_parallel(
         finished = True
     finally:
         release.set()
+        if not finished:  # interrupted: stop the workers now (each marks its step run interrupted)
+            for w in workers:
+                if w.is_alive():
+                    w.terminate()
         for w in workers:
-            w.join(timeout=30 if finished else 0.1)
+            w.join(timeout=30)
             if w.is_alive():
-                w.terminate()
+                w.kill()
                 w.join(timeout=5)
         tasks.close()
         results.close()
