@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
               f"share {100 * t.cpu_s / max(total.cpu_s, 1e-9):5.1f} %")
     print(f"  {'total':<10} CPU {total.cpu_s:7.2f} s  wall {total.wall_s:7.2f} s  {total.cpu_s / duration:.4f} CPU-s/video-s")
     print(f"stage CPU / pure decode CPU: {total.cpu_s / max(decode.cpu_s, 1e-9):.2f}")
+    print(f"peak memory (RSS) of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print(f"real-time factor per core: {duration / max(total.cpu_s, 1e-9):.1f}")
     return 0
 
