@@ -17,8 +17,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 KEYFRAMES_PER_EPISODE = 125  # 10M keyframes / 80k episodes (seed 001)
 EPISODES_PER_DRAMA = 12  # 80k episodes / 6,660 dramas
@@ -35,7 +35,7 @@ class Scale:
     dramas: int
 
     @classmethod
-    def of(cls, keyframes: int) -> "Scale":
+    def of(cls, keyframes: int) -> Scale:
         if keyframes < KEYFRAMES_PER_EPISODE * EPISODES_PER_DRAMA:
             raise ValueError(f"--keyframes must be at least {KEYFRAMES_PER_EPISODE * EPISODES_PER_DRAMA}")
         episodes = keyframes // KEYFRAMES_PER_EPISODE
@@ -96,9 +96,9 @@ def load_statements(scale: Scale) -> list[tuple[str, str]]:
         ("annotation", f"INSERT INTO annotation (keyframe_id, kind, version, current, source, payload, created_at) "
                        f"SELECT kf.id, kind, 1, true, 'bench', '{{\"n\": 1}}'::json, now() FROM keyframe kf "
                        f"CROSS JOIN unnest({kinds}) AS kind"),
-        ("loss", f"INSERT INTO loss (drama_id, episode_id, item_kind, item_id, step, reason, created_at) "
-                 f"SELECT split_part(kf.id, '--', 1), kf.episode_id, 'keyframe', kf.id, 'scan', 'too_dark', now() "
-                 f"FROM keyframe kf WHERE NOT kf.valid"),
+        ("loss", "INSERT INTO loss (drama_id, episode_id, item_kind, item_id, step, reason, created_at) "
+                 "SELECT split_part(kf.id, '--', 1), kf.episode_id, 'keyframe', kf.id, 'scan', 'too_dark', now() "
+                 "FROM keyframe kf WHERE NOT kf.valid"),
     ]
 
 

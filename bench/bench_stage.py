@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scan import reencode_h264  # noqa: E402
+from bench_scan import reencode_h264
 
 STAGE = ("probe", "scan", "text", "privacy", "shot_size", "keyinfo")
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from skyscript.config import Settings
 from skyscript.steps.base import StepResult
@@ -104,7 +105,7 @@ def _worker(job: WorkerJob, tasks: Any, results: Any, release: Any) -> None:  # 
                 return
             out = EpisodeOutcome(ep)
             try:
-                out.results, out.failed = run_episode_steps(ctx, ep, loaded, kinds, lambda s, e: out.events.append((s, e)))
+                out.results, out.failed = run_episode_steps(ctx, ep, loaded, kinds, lambda s, e, o=out: o.events.append((s, e)))
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which records it
                 out.error = f"{type(exc).__name__}: {exc}"
             results.put(out)
