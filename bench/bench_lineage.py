@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.engine import make_url
 
     from skyscript.db import lineage
-    from skyscript.db.engine import Database
+    from skyscript.db.engine import Database, upgrade
     from skyscript.db.models import StepRun
     from skyscript.db.pairs import trace_pair
     from skyscript.quality.loss import loss_report
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keyframes", type=int, default=1_000_000, help="keyframes to load (paper: 10,000,000)")
     ap.add_argument("--admin-url", default=os.environ.get("SKYSCRIPT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--revision", default="head", help="schema revision to load into (e.g. 0008: without the query indexes of 0009)")
     args = ap.parse_args(argv)
     try:
         scale = Scale.of(args.keyframes)
@@ -138,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     url = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     try:
-        db.upgrade()
+        upgrade(db.engine, args.revision)
         total_rows, t_load = 0, time.perf_counter()
-        print(f"scale     {scale.keyframes:,} keyframes, {scale.episodes:,} episodes, {scale.dramas:,} dramas")
+        print(f"scale     {scale.keyframes:,} keyframes, {scale.episodes:,} episodes, {scale.dramas:,} dramas; "
+              f"schema {args.revision}")
         with db.engine.begin() as conn:
             for table, sql in load_statements(scale):
                 t = time.perf_counter()
