@@ -123,9 +123,11 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
                    "(default: SKYSCRIPT_VLM__CONCURRENCY).")
 @click.option("--force", is_flag=True, help="Redo every step, also those whose inputs are unchanged since their last success.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs and CI).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Episodes in this many worker processes (each sets its models up once); ingest and drama steps run in this one.")
 @click.pass_context
 def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str | None, params: tuple[str, ...],
-        vlm_max_tokens: int | None, vlm_concurrency: int | None, force: bool, no_progress: bool) -> None:
+        vlm_max_tokens: int | None, vlm_concurrency: int | None, force: bool, no_progress: bool, jobs: int) -> None:
     """Run the whole pipeline in-process on SOURCES (files, folders, http(s) URLs, s3://bucket/prefix).
 
     Episodes already ingested with the same content are not re-copied; re-running replaces each
@@ -161,7 +163,8 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
 
     _stop_on_sigterm()
     try:
-        summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total)
+        summary = run_drama(sctx, list(sources), steps=steps.split(",") if steps else None, on_step=on_step, on_total=on_total,
+                             jobs=jobs)
     except (KeyError, ParamsError) as exc:
         raise click.UsageError(_message(exc)) from None
     except LeaseBusy as exc:

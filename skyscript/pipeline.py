@@ -3,12 +3,14 @@ episode (in the registry's order), then the drama steps. Each step is set up onc
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from skyscript.context import StepContext
+from skyscript.parallel import EpisodeOutcome, WorkerJob, run_episode_steps, run_parallel
 from skyscript.db import leases, lineage
 from skyscript.quality.loss import LossReport, loss_report
 from skyscript.steps import registry
@@ -42,9 +44,14 @@ def run_drama(
     on_step: ProgressHook | None = None,
     on_total: Callable[[int], None] | None = None,
     pipeline: registry.Pipeline | None = None,
+    jobs: int = 1,
 ) -> RunSummary:
     """Ingest ``sources`` into the drama, run every episode step on every episode, then every
     drama step. ``ctx.params`` carries per-step overrides (``{"keyinfo": {...}}``).
+
+    ``jobs`` > 1 runs the episodes in that many worker processes (:mod:`skyscript.parallel`),
+    under the same run id, leases and lineage; ingest runs first and the drama steps after every
+    episode, both in this process.
 
     A failing step is recorded (step run + loss row) and the episode's later steps are skipped;
     the other episodes carry on. A drama step runs when no episode failed outright.
@@ -86,8 +93,11 @@ def run_drama(
             episodes = [e.id for e in lineage.episodes_of(s, ctx.drama_id)]
         if on_total:
             on_total(len(episodes) * len(loaded) + len(after))
-        for ep in episodes:
-            _run_episode(ctx, ep, loaded, summary, on_step, kinds)
+        if jobs > 1 and len(episodes) > 1 and loaded:
+            _run_episodes_parallel(ctx, episodes, loaded, summary, on_step, pipe, jobs)
+        else:
+            for ep in episodes:
+                _run_episode(ctx, ep, loaded, summary, on_step, kinds)
         for step in after:
             if on_step:
                 on_step(step.name, None)
@@ -126,21 +136,35 @@ def hold_drama(ctx: StepContext, holder: str, wait_s: float) -> None:
 def _run_episode(
     ctx: StepContext, ep: str, loaded: list[Any], summary: RunSummary, on_step: ProgressHook | None, kinds: dict[str, Any]
 ) -> None:
-    for i, step in enumerate(loaded):
+    # a step that quarantined its episode (probe or scan on bad input) is reported as a
+    # quarantine, any other failure as a failed step; either way, and for a skipped
+    # (quarantined) episode, its later steps do not run
+    results, failed = run_episode_steps(ctx, ep, loaded, kinds, on_step)
+    summary.results.extend(results)
+    summary.failed.extend(failed)
+
+
+def _run_episodes_parallel(
+    ctx: StepContext, episodes: list[str], loaded: list[Any], summary: RunSummary, on_step: ProgressHook | None,
+    pipe: registry.Pipeline, jobs: int,
+) -> None:
+    job = WorkerJob(
+        settings=ctx.settings, drama_id=ctx.drama_id, dag_run_id=ctx.dag_run_id or "", try_number=ctx.try_number,
+        params=dict(ctx.params), targets=pipe.targets, steps=[s.name for s in loaded],
+        log_level=logging.getLogger("skyscript").getEffectiveLevel(), force=ctx.force,
+    )
+
+    def outcome(out: EpisodeOutcome) -> None:
         if on_step:
-            on_step(step.name, ep)
-        res = run_step(step, ctx, ep, kinds=kinds)
-        summary.results.append(res)
-        if res.status == "success":
-            continue
-        # a step that quarantined its episode (probe or scan on bad input) is reported as a
-        # quarantine, any other failure as a failed step; either way, and for a skipped
-        # (quarantined) episode, its later steps do not run
-        if res.status == "failed":
-            with ctx.db.session() as s:
-                if not lineage.is_quarantined(s, ep):
-                    summary.failed.append(res)
-        for _ in loaded[i + 1 :]:
-            if on_step:
-                on_step("skip", ep)
-        break
+            for name, ep in out.events:
+                on_step(name, ep)
+        summary.results.extend(out.results)
+        summary.failed.extend(out.failed)
+        if out.error:
+            summary.failed.append(StepResult("worker", ctx.drama_id, out.episode_id, "failed", None, error=out.error))
+
+    def retake() -> None:  # the workers re-entered the drama lease under their own pids
+        with ctx.db.session() as s:
+            leases.acquire(s, ctx.drama_id, None, leases.RUN, ctx.dag_run_id or "", ctx.settings.run_lease_s)
+
+    run_parallel(job, episodes, jobs, outcome, before_release=retake)

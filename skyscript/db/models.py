@@ -92,6 +92,8 @@ class Episode(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     drama: Mapped[Drama] = relationship(back_populates="episodes")
 
+    __table_args__ = (Index("ix_episode_drama_status", "drama_id", "status"),)
+
 
 class Shot(Base):
     __tablename__ = "shot"
@@ -171,7 +173,10 @@ class Loss(Base):
     step_run_id: Mapped[int | None] = mapped_column(ForeignKey("step_run.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # per drama: the same unreachable source in two dramas is two rows (migration 0006)
-    __table_args__ = (UniqueConstraint("drama_id", "step", "item_id", "reason"),)
+    __table_args__ = (
+        UniqueConstraint("drama_id", "step", "item_id", "reason"),
+        Index("ix_loss_item_id", "item_id"),  # trace: the losses of one keyframe or episode
+    )
 
 
 class StepRun(Base):
@@ -199,6 +204,8 @@ class StepRun(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duration_s: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_step_run_drama_status", "drama_id", "status"),)
 
 
 class StepLease(Base):

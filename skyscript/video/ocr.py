@@ -252,7 +252,8 @@ def rapidocr_version() -> str:
 
 
 class OcrEngine:
-    """RapidOCR on frames scaled to ``max_side``; results in full-frame coordinates."""
+    """RapidOCR: text detection on the frame scaled to ``max_side``, recognition on full-resolution
+    crops; results in full-frame coordinates."""
 
     def __init__(self, models: OcrModels, max_side: int = 960, min_score: float = 0.6) -> None:
         from rapidocr import RapidOCR
@@ -266,7 +267,7 @@ class OcrEngine:
                 "Global.log_level": "error",  # it warns on every frame without text
                 "Global.use_cls": False,  # horizontal overlays; the angle classifier only costs time
                 "Global.text_score": min_score,
-                "Global.max_side_len": max(max_side, 2000),
+                "Global.max_side_len": 2000,
                 "Det.model_path": str(models.det),
                 "Rec.model_path": str(models.rec),
                 "Det.limit_type": "max",
@@ -286,7 +287,10 @@ class OcrEngine:
         return {"ocr_max_side": self.max_side, "ocr_min_score": self.min_score}
 
     def read(self, img: np.ndarray) -> list[TextLine]:
-        scaled = fit_max_side(img, self.max_side)
+        """Text lines of ``img``: boxes found on a copy scaled to ``max_side`` (the detection
+        network's cost grows with its input area), each line recognised on its crop of the
+        full-resolution frame (RapidOCR maps the boxes back and crops the input it was given)."""
+        scaled = fit_max_side(img, 2000)  # RapidOCR's own input cap, applied here so boxes map back by one factor
         out = self._ocr(scaled.image)
         if out is None or getattr(out, "boxes", None) is None or getattr(out, "txts", None) is None:
             return []

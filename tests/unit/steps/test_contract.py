@@ -107,11 +107,11 @@ def test_the_runner_validates_payloads_and_writes_nothing_from_a_bad_one(ctx: St
 def test_parameters_come_from_settings_overrides_and_are_checked(ctx: StepContext) -> None:
     from skyscript.steps.text import TextStep
 
-    assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 960  # type: ignore[attr-defined]
+    assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 640  # type: ignore[attr-defined]
     ctx.settings.text.ocr_max_side = 800
     assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 800  # type: ignore[attr-defined]
-    p = resolve_params(TextStep(), ctx.settings, {"text.ocr_max_side": "640", "keyinfo.max_tokens": "10"})
-    assert p.ocr_max_side == 640  # type: ignore[attr-defined]
+    p = resolve_params(TextStep(), ctx.settings, {"text.ocr_max_side": "960", "keyinfo.max_tokens": "10"})
+    assert p.ocr_max_side == 960  # type: ignore[attr-defined]
     with pytest.raises(ParamsError, match="ocr_max_side"):
         resolve_params(TextStep(), ctx.settings, {"text": {"ocr_max_side": 10}})  # below its minimum of 320
 
@@ -167,4 +167,4 @@ def test_steps_prints_the_graph() -> None:
     assert res.exit_code == 0
     assert "after: scan, text" in res.output  # privacy
     assert "annotation kinds: ocr v1 (text), faces v1 (privacy)" in res.output
-    assert "ocr_max_side = 960" in res.output and "[SKYSCRIPT_TEXT__*]" in res.output
+    assert "ocr_max_side = 640" in res.output and "[SKYSCRIPT_TEXT__*]" in res.output

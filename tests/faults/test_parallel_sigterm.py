@@ -1,0 +1,61 @@
+"""SIGTERM to `skyscript run --jobs 2` while its workers are in the middle of steps: the workers
+are stopped, each marks its step run interrupted and frees its leases, the run frees the drama,
+and the next run finishes the drama."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STEPS = "probe,scan,text"
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYSCRIPT_")}
+    env["SKYSCRIPT_HOME"] = str(home)
+    return env
+
+
+def _cmd(src: Path) -> list[str]:
+    return [sys.executable, "-m", "skyscript.cli", "run", str(src), "--drama", "jobs-term", "--steps", STEPS,
+            "--jobs", "2", "--no-progress"]
+
+
+def _wait_for(db_path: Path, query: str, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(db_path, timeout=1) as db:
+                if db.execute(query).fetchone()[0]:
+                    return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {query}")
+
+
+def test_sigterm_stops_the_workers_and_frees_every_lease(tmp_path: Path, sample_media: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.avi").symlink_to(sample_media / "vtest.avi")
+    (src / "b.avi").symlink_to(sample_media / "Megamind.avi")
+    home = tmp_path / "home"
+    proc = subprocess.Popen(_cmd(src), env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(home / "lineage.db", "select count(*) from step_run where step in ('scan', 'text') and status = 'running'")
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    with sqlite3.connect(home / "lineage.db") as db:
+        assert db.execute("select count(*) from step_lease").fetchone() == (0,)
+        assert db.execute("select count(*) from step_run where status = 'running'").fetchone() == (0,)
+        assert db.execute("select count(*) from step_run where error like 'interrupted%'").fetchone()[0] >= 1
+    again = subprocess.run(_cmd(src), check=False, env=_env(home), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr[-2000:]
+    with sqlite3.connect(home / "lineage.db") as db:
+        done = db.execute("select count(distinct episode_id) from step_run where step = 'text' and status = 'success'").fetchone()
+    assert done == (2,)
