@@ -57,6 +57,11 @@ PARAMS = {
         False, type="boolean", title="Skip ingest",
         description="Set when the episodes were just ingested (the crawl DAG does this).",
     ),
+    "force": Param(
+        False, type="boolean", title="Redo unchanged steps",
+        description="Redo every step, also those whose inputs, version and settings are unchanged since their "
+                    "last success (otherwise they are skipped and recorded as unchanged).",
+    ),
     "steps": Param(
         [], type=["array", "null"],
         items={"type": "string", "enum": [spec.name for spec in registry.episode_steps() + registry.drama_steps()]},

@@ -34,10 +34,12 @@ class StepFieldsMixin:
     def invocation(self, context: Any | None) -> StepInvocation:
         run_id = None
         try_number = 1
+        force = False
         if context is not None:
             run_id = context.get("run_id")
             ti = context.get("ti")
             try_number = int(getattr(ti, "try_number", None) or 1)
+            force = bool((context.get("params") or {}).get("force", False))
         return StepInvocation(
             step=self.step_name,
             drama=str(self.drama),
@@ -45,6 +47,7 @@ class StepFieldsMixin:
             sources=as_str_list(self.sources),
             dag_run_id=run_id,
             try_number=try_number,
+            force=force,
         )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

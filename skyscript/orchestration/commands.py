@@ -23,6 +23,7 @@ class StepInvocation:
     dag_run_id: str | None = None
     try_number: int = 1
     params: dict[str, str] = field(default_factory=dict)
+    force: bool = False  # redo steps whose inputs are unchanged since their last success
 
     def args(self) -> list[str]:
         """Arguments after the ``skyscript`` program name."""
@@ -36,6 +37,8 @@ class StepInvocation:
         out += ["--try-number", str(int(self.try_number))]
         for key, value in sorted(self.params.items()):
             out += ["--param", f"{key}={value}"]
+        if self.force:
+            out.append("--force")
         return out
 
 

@@ -128,7 +128,7 @@ class LocalStepRunner:
         try:
             outcome = run_invocation(Settings(), Invocation(
                 inv.step, inv.drama, list(inv.episodes), list(inv.sources), inv.dag_run_id, inv.try_number,
-                dict(inv.params),
+                dict(inv.params), inv.force,
             ))
         except Exception as exc:  # noqa: BLE001 - a usage or setup error is a failed step, reported as such
             return LocalOutcome(1, [], f"{type(exc).__name__}: {exc}")

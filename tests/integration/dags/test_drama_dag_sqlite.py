@@ -63,7 +63,7 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     # Second run of the same drama; the last episode step is SIGKILLed on its first try, after
     # writing its outputs but before finishing: Airflow retries it and nothing is lost or doubled.
     killed = episode_steps[-1]
-    dags_test({**env, "SKYSCRIPT_FAULT_KILL": f"{killed}@1"}, "skyscript_drama", conf)
+    dags_test({**env, "SKYSCRIPT_FAULT_KILL": f"{killed}@1"}, "skyscript_drama", {**conf, "force": True})
     second = snapshot(env, DRAMA, tmp_path / "export-2")
     run2 = second.step_runs[-1]["dag_run_id"]
     assert run2 != run1

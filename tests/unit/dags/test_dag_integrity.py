@@ -71,7 +71,7 @@ def test_drama_dag_runs_every_registry_episode_step_in_order(tmp_path: Path) -> 
     expected = [f"episodes.{s.name}" for s in registry.episode_steps()]
     assert sorted(t for t in tasks if t.startswith("episodes.")) == sorted(expected)
     assert {"ingest", "plan_batches", "loss_gate"} <= set(tasks)
-    assert set(out["params"]["skyscript_drama"]) == {"drama", "sources", "skip_ingest", "steps", "batch_size", "max_loss_rate"}
+    assert set(out["params"]["skyscript_drama"]) == {"drama", "sources", "skip_ingest", "force", "steps", "batch_size", "max_loss_rate"}
 
 
 def test_episode_steps_follow_the_graph_and_drama_steps_run_after_them(tmp_path: Path) -> None:

@@ -54,3 +54,10 @@ def test_label_value_keeps_clean_short_ids() -> None:
     assert label_value("love-in-shanghai--ep01") == "love-in-shanghai--ep01"
     assert label_value(None) == ""
     assert dns_name("Shot_Size") == "shot-size"
+
+
+def test_force_reaches_the_step_command() -> None:
+    from skyscript.orchestration.commands import StepInvocation
+
+    assert StepInvocation("text", "d", episodes=("d--e",)).args()[-1] != "--force"
+    assert StepInvocation("text", "d", episodes=("d--e",), force=True).args()[-1] == "--force"
