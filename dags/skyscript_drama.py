@@ -148,6 +148,9 @@ with DAG(
         for spec in registry.episode_steps():
             tasks[spec.name] = step_operator(
                 spec, episodes=episodes, trigger_rule=TriggerRule.NONE_FAILED,
+                # the grid names each mapped instance by its episodes, not "Map Index 0"
+                map_index_template="{{ (task.episodes | first) if task.episodes else '-' }}"
+                                   "{{ (' +%d' % ((task.episodes | length) - 1)) if (task.episodes | length) > 1 else '' }}",
                 skip="{{ ((params.steps or []) | length > 0) and ('%s' not in (params.steps or [])) }}" % spec.name,
             )
             for upstream in spec.after:

@@ -54,6 +54,10 @@ def test_drama_dag_matches_skyscript_run_and_reruns_without_duplicates(
     assert_graph_order(_runs_of(first, run1),
                        [("ingest", 1, "success")] + [(s, 1, "success") for s in episode_steps + drama_steps])
 
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as conn:
+        names = {r for (r,) in conn.execute(
+            "SELECT DISTINCT rendered_map_index FROM task_instance WHERE task_id LIKE 'episodes.%' AND run_id = ?", (run1,))}
+    assert names == {f"{DRAMA}--megamind"}  # the grid names mapped instances by episode, not "Map Index 0"
     store = open_store(Settings(home=Path(env["SKYSCRIPT_HOME"])))
     gate = json.loads(store.get_bytes(Area.public, f"reports/{DRAMA}/loss-gate/latest.json"))
     assert gate["passed"] is True and gate["run_id"] == run1
