@@ -156,6 +156,22 @@ def _run_leased(
             dag_run_id=ctx.dag_run_id, try_number=ctx.try_number, host=socket.gethostname(),
             params=params_json or None,
         )
+    try:
+        return _execute(step, ctx, episode_id, run_id, params, params_json, raise_errors, log, kinds)
+    except (KeyboardInterrupt, SystemExit) as exc:  # SIGTERM (the CLI turns it into SystemExit) or ^C
+        from skyscript.db.models import StepRun
+
+        with ctx.db.session() as s:
+            row = s.get(StepRun, run_id)
+            if row is not None and row.status == "running":
+                lineage.finish_step_run(s, run_id, "failed", error=f"interrupted ({type(exc).__name__}): the run was stopped")
+        raise
+
+
+def _execute(
+    step: Step[Any], ctx: StepContext, episode_id: str | None, run_id: int, params: Any, params_json: dict[str, Any],
+    raise_errors: bool, log: logging.LoggerAdapter[logging.Logger], kinds: dict[str, Any] | None,
+) -> StepResult:
     t0 = time.perf_counter()
     log.info("started (step run %s)", run_id)
     with tempfile.TemporaryDirectory(prefix=f"skyscript-{step.name}-") as scratch:
@@ -180,10 +196,6 @@ def _run_leased(
                 done = persist(s, step, ctx.drama_id, episode_id, out, run_id)
         except BadInput as exc:
             return _quarantined(ctx, step, episode_id, run_id, exc, t0, log)
-        except (KeyboardInterrupt, SystemExit) as exc:  # SIGTERM (the CLI turns it into SystemExit) or ^C
-            with ctx.db.session() as s:
-                lineage.finish_step_run(s, run_id, "failed", error=f"interrupted ({type(exc).__name__}): the run was stopped")
-            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes a row
             return _failed(ctx, step, episode_id, run_id, exc, t0, log, raise_errors)
     faults.after_write(step.name, ctx.try_number, episode_id)
