@@ -9,11 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from fixtures.polling import wait_for_row
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -73,23 +73,10 @@ def test_kill_9_mid_step_then_rerun_equals_a_clean_run(step: str, src: Path, cle
     assert _rows(tmp_path) == clean
 
 
-def _wait_for(db_path: Path, query: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(db_path, timeout=1) as db:
-                if db.execute(query).fetchone()[0]:
-                    return
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {query}")
-
-
 def test_sigterm_releases_leases_and_ends_the_step_run(src: Path, clean: dict[str, object], tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "skyscript.cli", "run", str(src), "--drama", "crash", "--no-progress"],
                             env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(tmp_path / "lineage.db", "select count(*) from step_run where step = 'text' and status = 'running'")
+    wait_for_row(tmp_path / "lineage.db", "select count(*) from step_run where step = 'text' and status = 'running'")
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
@@ -104,7 +91,7 @@ def test_sigterm_releases_leases_and_ends_the_step_run(src: Path, clean: dict[st
 def test_a_second_run_of_the_drama_is_refused_while_the_first_works(src: Path, tmp_path: Path) -> None:
     first = subprocess.Popen([sys.executable, "-m", "skyscript.cli", "run", str(src), "--drama", "crash", "--no-progress"],
                              env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(tmp_path / "lineage.db", "select count(*) from step_run where step = 'scan'")
+    wait_for_row(tmp_path / "lineage.db", "select count(*) from step_run where step = 'scan'")
     second = _run(tmp_path, src)
     assert second.returncode == 1 and "is being processed by another run" in second.stderr
     assert "Traceback" not in second.stderr

@@ -9,8 +9,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from fixtures.polling import wait_for_row
 
 STEPS = "probe,scan,text"
 
@@ -26,19 +27,6 @@ def _cmd(src: Path) -> list[str]:
             "--jobs", "2", "--no-progress"]
 
 
-def _wait_for(db_path: Path, query: str, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with sqlite3.connect(db_path, timeout=1) as db:
-                if db.execute(query).fetchone()[0]:
-                    return
-        except sqlite3.OperationalError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {query}")
-
-
 def test_sigterm_stops_the_workers_and_frees_every_lease(tmp_path: Path, sample_media: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -46,7 +34,7 @@ def test_sigterm_stops_the_workers_and_frees_every_lease(tmp_path: Path, sample_
     (src / "b.avi").symlink_to(sample_media / "Megamind.avi")
     home = tmp_path / "home"
     proc = subprocess.Popen(_cmd(src), env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(home / "lineage.db", "select count(*) from step_run where step in ('scan', 'text') and status = 'running'")
+    wait_for_row(home / "lineage.db", "select count(*) from step_run where step in ('scan', 'text') and status = 'running'", 180)
     proc.send_signal(signal.SIGTERM)
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]

@@ -13,11 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fixtures.polling import wait_healthy
 
 VERSION = "1.23.2"
 
@@ -84,15 +84,7 @@ def start(data_dir: Path) -> LabelStudio:
         env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True, cwd=data_dir,
     )
     ls = LabelStudio(f"http://127.0.0.1:{port}", token, proc, log)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"label-studio exited {proc.returncode}: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{ls.url}/health", timeout=2).status_code == 200:
-                return ls
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
+    if wait_healthy(proc, f"{ls.url}/health", log, "label-studio", 240, interval_s=1):
+        return ls
     ls.stop()
     raise RuntimeError(f"label-studio not healthy after 240 s: {log.read_text()[-3000:]}")

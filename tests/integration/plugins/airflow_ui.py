@@ -16,11 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fixtures.polling import wait_healthy
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
@@ -83,15 +83,7 @@ def start_airflow_ui(home: Path, skyscript_env: dict[str, str], user: str = "rit
         env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     ui = AirflowUI(f"http://127.0.0.1:{port}", home, user, proc)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"airflow api-server exited {proc.returncode}: {(home / 'api-server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{ui.url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                return ui
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+    if wait_healthy(proc, f"{ui.url}/api/v2/monitor/health", home / "api-server.log", "airflow api-server", 120):
+        return ui
     ui.stop()
     raise RuntimeError(f"airflow api-server not healthy after 120 s: {(home / 'api-server.log').read_text()[-3000:]}")
