@@ -128,9 +128,7 @@ def _pipeline() -> Any:
 
 def _view_kinds(step: Step[Any], kinds: dict[str, Any] | None) -> dict[str, Any]:
     if kinds is None:
-        from skyscript.steps.registry import PIPELINE
-
-        kinds = PIPELINE.kinds()
+        kinds = _pipeline().kinds()
     wanted = {k for k in step.reads if k in kinds} | {k.name for k in step.owns}
     return {name: kinds.get(name) or step.kind(name) for name in wanted}
 

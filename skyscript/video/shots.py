@@ -67,15 +67,13 @@ class CutDetector:
 
     def feed(self, frame_num: int, bgr: np.ndarray) -> float:
         """Process one analysis frame; returns the content score against the previous frame."""
-        import cv2
+        from skyscript.models.face_detect import is_low_chroma
 
         self._adaptive_cuts += self._adaptive.process_frame(frame_num, bgr)
         # the detector keeps the frame's content score (ContentDetector._frame_score in 0.6)
         score = float(getattr(self._adaptive, "_frame_score", 0.0) or 0.0)
         self.scores.append(score)
-        ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
-        chroma = float(np.abs(ycc[..., 1].astype(np.int16) - 128).mean() + np.abs(ycc[..., 2].astype(np.int16) - 128).mean())
-        self.grey.append(chroma < self.grey_chroma)
+        self.grey.append(is_low_chroma(bgr, self.grey_chroma))
         self._luma_cuts += self._luma.process_frame(frame_num, bgr)
         self.luma_scores.append(float(getattr(self._luma, "_frame_score", 0.0) or 0.0))
         self._last = frame_num
