@@ -430,8 +430,13 @@ def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> Non
         if s.get(Drama, drama_id) is None:
             sctx.db.dispose()
             raise click.ClickException(f"no drama {drama_id!r}: nothing to export (run `skyscript run` first)")
-    written = export_drama(sctx, Path(out_dir), with_frames=frames)
-    sctx.db.dispose()
+    try:
+        written = export_drama(sctx, Path(out_dir), with_frames=frames)
+    except OSError as exc:  # a full disk, a folder not writable: the previous export stays as it was
+        where = one_line(str(exc.filename or out_dir))
+        raise click.ClickException(f"cannot write the export to {where}: {exc.strerror or exc}") from None
+    finally:
+        sctx.db.dispose()
     for name, n in written.items():
         click.echo(f"{name}: {n} rows")
     click.echo(f"written to {Path(out_dir).resolve()}")
