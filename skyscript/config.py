@@ -43,6 +43,11 @@ class ScanSettings(BaseModel):
     """Parameters of the probe and scan steps: the single decode pass over an episode."""
 
     analysis_width: int = Field(320, ge=64, description="width keyframe candidates are scaled to for the quality (blur, occlusion) check")
+    decode_threads: int = Field(
+        0, ge=0, le=64,
+        description="decoder threads per episode; 1 costs the least CPU (workers run episodes side by side with --jobs), "
+                    "0 lets FFmpeg use every core (shorter wall time for a single episode, about a tenth more CPU)",
+    )
     pass_width: int = Field(
         128, ge=32, description="width every decoded frame is reduced to for cuts, fades, dissolves, motion and sharpness ranking"
     )
@@ -103,6 +108,10 @@ class TextSettings(BaseModel):
                     "640 finds 720p subtitles and captions at 45% of the CPU of 960",
     )
     ocr_min_score: float = Field(0.6, ge=0, le=1, description="text lines recognised with a lower score are dropped")
+    ocr_threads: int = Field(
+        1, ge=1, le=64,
+        description="ONNX Runtime threads per OCR engine; 1 uses the least CPU per frame (parallelise with --jobs)",
+    )
     subtitle_band: float = Field(0.3, gt=0, le=1, description="bottom share of the frame where subtitles live")
     subtitle_centre_tolerance: float = Field(0.15, gt=0, le=0.5, description="max offset of a subtitle line's centre from the frame centre, as a share of width")
     subtitle_min_width: float = Field(0.08, ge=0, le=1, description="narrowest subtitle line, as a share of frame width")
@@ -124,6 +133,16 @@ class FaceSettings(BaseModel):
     neural_min_score: float = Field(
         0.5, ge=0, le=1, description="BlazeFace score (whole frame and two tiles) from which a box is masked"
     )
+    search: Literal["proposals", "exhaustive"] = Field(
+        "proposals",
+        description="proposals: BlazeFace and a coarse cascade sweep propose faces, dlib and the cascades search only "
+                    "around them (about 20x less CPU); exhaustive: every pass over the whole frame at every scale",
+    )
+    sweep_side: int = Field(
+        0, ge=0, description="proposal search: also sweep the first frontal cascade over a copy this long (about 40 ms more per frame); 0: off"
+    )
+    roi_face_px: int = Field(60, ge=30, description="a proposal's neighbourhood is scaled so the face is about this high")
+    roi_margin: float = Field(0.4, ge=0, le=3, description="neighbourhood searched around a proposal, in face sizes each side")
 
 
 class PrivacySettings(BaseModel):
@@ -401,6 +420,11 @@ class Settings(BaseSettings):
     )
     run_wait_s: float = Field(
         0, ge=0, description="how long `skyscript run` waits for another run of the same drama to finish (0: exit at once)"
+    )
+    cv_threads: int = Field(
+        1, ge=0, le=64,
+        description="OpenCV worker threads per process (0: one per core); 1 spends the least CPU per frame, "
+                    "episodes run side by side with --jobs",
     )
     log_level: str = "INFO"
 

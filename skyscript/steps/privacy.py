@@ -1,4 +1,5 @@
-"""Privacy: publish a masked copy of every keyframe. Faces (Haar cascades + dlib HOG) and the
+"""Privacy: publish a masked copy of every keyframe. Faces (BlazeFace proposals searched by the
+Haar cascades and dlib HOG, :mod:`skyscript.models.face_detect`) and the
 text the ``ocr`` annotation marks for masking are mosaicked; the copy goes to the public area
 under the keyframe's private key, and the keyframe's public key, digest and face count follow
 the ``privacy`` and ``faces`` annotations.
@@ -21,7 +22,7 @@ from skyscript.steps.base import CPU_VIDEO, AnnotationRecord, Kind, ModelInfo, O
 from skyscript.steps.view import EpisodeView
 
 FACES = Kind(
-    "faces", FacesPayload, version="1", description="face detections (all masked) and the faces they make up",
+    "faces", FacesPayload, version="2", description="face detections (all masked) and the faces they make up",
     columns=lambda p: {"face_count": len(p.confirmed())}, column_names=("face_count",),
 )
 PRIVACY = Kind(
@@ -57,7 +58,7 @@ def unmasked_faces(
 
 class PrivacyStep(Step[PrivacySettings]):
     name = "privacy"
-    version = "3"  # 3: face-sized cells + blur, BlazeFace boxes masked, published copies verified
+    version = "4"  # 3: face-sized cells + blur, BlazeFace boxes masked, published copies verified; 4: proposal search
     resources = CPU_VIDEO
     reads = ("keyframe.private_key", "private:frames", "ocr")
     writes = ("faces", "privacy", "public:frames", "keyframe.face_count", "keyframe.public_key", "keyframe.public_digest")

@@ -64,9 +64,22 @@ def resolve_params(step: Step[Any], settings: Any, overrides: dict[str, Any] | N
 # --- lifecycle -------------------------------------------------------------------------------
 
 
+def limit_threads(settings: Any) -> None:
+    """Apply ``settings.cv_threads`` to OpenCV in this process (whenever a step is set up: it is a
+    setting of the process, not of the step). OpenCV's own pool, one thread per core by default, costs CPU in
+    hand-offs on small frames: the CPU stage spends about a tenth less with one thread."""
+    try:
+        import cv2
+    except ImportError:  # the light install (no cv extra) runs no video step
+        return
+    n = int(getattr(settings, "cv_threads", 1))
+    cv2.setNumThreads(n if n > 0 else -1)
+
+
 def ensure_setup(step: Step[Any], settings: Any) -> None:
     """Call ``step.setup`` once per step instance (models load once per process)."""
     if not getattr(step, "_skyscript_ready", False):
+        limit_threads(settings)
         step.setup(settings)
         step._skyscript_ready = True  # type: ignore[attr-defined]
 

@@ -36,15 +36,15 @@ class TextStep(Step[TextSettings]):
 
         self.models = resolve_ocr_models(settings.model_dir)
         self.weights_digest = self.models.digest()
-        self.engines: dict[tuple[int, float], OcrEngine] = {}  # built on first use, per parameters
+        self.engines: dict[tuple[int, float, int], OcrEngine] = {}  # built on first use, per parameters
 
     def engine(self, params: TextSettings) -> Any:
         """The OCR engine for these parameters, built once per process."""
         from skyscript.video.ocr import OcrEngine
 
-        key = (params.ocr_max_side, params.ocr_min_score)
+        key = (params.ocr_max_side, params.ocr_min_score, params.ocr_threads)
         if key not in self.engines:
-            self.engines[key] = OcrEngine(self.models, max_side=key[0], min_score=key[1])
+            self.engines[key] = OcrEngine(self.models, max_side=key[0], min_score=key[1], threads=key[2])
         return self.engines[key]
 
     def run(self, view: EpisodeView, params: TextSettings) -> StepOutput:  # type: ignore[override]

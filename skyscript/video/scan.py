@@ -145,7 +145,7 @@ def scan_video(
     # each keeps its scaling context: a fresh one per frame (frame.to_ndarray) costs 3x more
     pass_scaler, grey_scaler, full_scaler = VideoReformatter(), VideoReformatter(), VideoReformatter()
     n = 0
-    for i, frame, info in iter_frames(path, min_decoded_ratio=vs.min_decoded_ratio, label=label):
+    for i, frame, info in iter_frames(path, min_decoded_ratio=vs.min_decoded_ratio, label=label, threads=vs.decode_threads):
         if pool is None:
             size = analysis_size(frame.width, frame.height, vs.analysis_width)
             pass_size = analysis_size(frame.width, frame.height, min(vs.pass_width, size[0]))

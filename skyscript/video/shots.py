@@ -38,6 +38,8 @@ class CutDetector:
     encoder's keyframe (a new GOP) reshuffles that noise, so the HSV score jumped at GOP
     boundaries of a static grey shot (a 12-frame-GOP MPEG-4 clip was cut into 7 shots). A second,
     luma-only detector runs beside the first; between two grey frames a cut needs it to agree.
+    It is fed grey frames only (its verdict is asked for nothing else), one fresh detector per run
+    of grey frames, so colour footage does not pay for a second HSV pass.
     """
 
     content_threshold: float
@@ -52,6 +54,7 @@ class CutDetector:
     luma_scores: list[float] = field(default_factory=list)
     grey: list[bool] = field(default_factory=list)
     _last: int = -1
+    _luma_last: int = -1  # the last frame the luma detector was fed
 
     def __post_init__(self) -> None:
         from scenedetect.detectors import AdaptiveDetector
@@ -60,10 +63,21 @@ class CutDetector:
             adaptive_threshold=self.adaptive_threshold, min_scene_len=self.min_shot_frames,
             min_content_val=self.content_threshold * 0.5,
         )
-        self._luma = AdaptiveDetector(
+        self._luma = self._new_luma()
+
+    def _new_luma(self) -> Any:
+        from scenedetect.detectors import AdaptiveDetector
+
+        return AdaptiveDetector(
             adaptive_threshold=self.adaptive_threshold, min_scene_len=self.min_shot_frames,
             min_content_val=self.content_threshold * 0.5, luma_only=True,
         )
+
+    def _flush_luma(self) -> None:
+        if self._luma_last >= 0:
+            self._luma_cuts += self._luma.post_process(self._luma_last)
+        self._luma = self._new_luma()
+        self._luma_last = -1
 
     def feed(self, frame_num: int, bgr: np.ndarray) -> float:
         """Process one analysis frame; returns the content score against the previous frame."""
@@ -73,9 +87,16 @@ class CutDetector:
         # the detector keeps the frame's content score (ContentDetector._frame_score in 0.6)
         score = float(getattr(self._adaptive, "_frame_score", 0.0) or 0.0)
         self.scores.append(score)
-        self.grey.append(is_low_chroma(bgr, self.grey_chroma))
-        self._luma_cuts += self._luma.process_frame(frame_num, bgr)
-        self.luma_scores.append(float(getattr(self._luma, "_frame_score", 0.0) or 0.0))
+        grey = is_low_chroma(bgr, self.grey_chroma)
+        self.grey.append(grey)
+        if grey:
+            if self._luma_last != frame_num - 1:
+                self._flush_luma()  # a new run of grey frames: compared with each other only
+            self._luma_cuts += self._luma.process_frame(frame_num, bgr)
+            self._luma_last = frame_num
+            self.luma_scores.append(float(getattr(self._luma, "_frame_score", 0.0) or 0.0))
+        else:
+            self.luma_scores.append(0.0)
         self._last = frame_num
         return score
 
@@ -98,7 +119,7 @@ class CutDetector:
     def finish(self) -> list[int]:
         if self._last >= 0:
             self._adaptive_cuts += self._adaptive.post_process(self._last)
-            self._luma_cuts += self._luma.post_process(self._last)
+            self._flush_luma()
         cuts = sorted(c for c in set(self._adaptive_cuts) | set(self.strong_cuts())
                       if not self._grey_pair(c) or self._luma_agrees(c))
         merged: list[int] = []

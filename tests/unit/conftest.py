@@ -27,6 +27,8 @@ def messi_face() -> tuple[float, float, float, float]:
 
 @pytest.fixture(scope="session")
 def face_detector():  # type: ignore[no-untyped-def]
+    """The exhaustive search (every classic pass over the whole frame), whose agreement rules the
+    face-detector tests document; the proposal search the steps use is tested beside it."""
     from skyscript.models.face_detect import FaceDetector
 
-    return FaceDetector()
+    return FaceDetector(search="exhaustive", neural="none")

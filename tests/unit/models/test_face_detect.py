@@ -157,7 +157,7 @@ def test_dlib_finds_the_frontal_face_the_cascades_miss(face_detector: FaceDetect
     assert mask[1] == pytest.approx(face.xyxy[1] - 0.25 * h) and mask[1] < MEGAMIND_198_FACE[1] - 30
     assert (mask[0], mask[2], mask[3]) == (face.xyxy[0], face.xyxy[2], face.xyxy[3])
     # without the HOG pass's say-so the same face is masked but not counted
-    strict = FaceDetector(dlib_confirm=float("inf")).detect(frame)
+    strict = FaceDetector(dlib_confirm=float("inf"), search="exhaustive", neural="none").detect(frame)
     assert strict.count == 0 and max(iou(b, MEGAMIND_198_FACE) for b in strict.mask_regions()) > 0.6
 
 
@@ -180,3 +180,53 @@ def test_detector_lineage_names_both_detectors(face_detector: FaceDetector) -> N
     p = face_detector.params()
     assert (p["dlib_min_score"], p["dlib_confirm"], p["dlib_upsample"]) == (0.15, 0.25, 1)
     assert face_detector.weights_digest().startswith("sha256:")
+
+
+# --- the proposal search (what the privacy step runs) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def proposals() -> FaceDetector:
+    return FaceDetector(search="proposals", neural="full")
+
+
+def test_proposal_search_finds_the_portrait_and_messi(proposals: FaceDetector, astronaut: np.ndarray, astronaut_face,
+                                                      messi: np.ndarray, messi_face) -> None:  # type: ignore[no-untyped-def]
+    [face] = proposals.detect(astronaut).confirmed
+    assert iou(face.xyxy, astronaut_face) > 0.5 and face.support >= 2
+    res = proposals.detect(messi)
+    assert res.count == 1 and iou(res.confirmed[0].xyxy, messi_face) > 0.4
+    # the classic passes ran only around the proposals: nothing on the jersey or the crowd far off
+    assert all(intersection_over_smaller(d.xyxy, messi_face) > 0 for d in res.detections)
+    assert proposals.params()["face_search"] == "proposals"
+
+
+def test_proposal_search_counts_the_man_behind_her(proposals: FaceDetector, megamind_at) -> None:  # type: ignore[no-untyped-def]
+    """Megamind decode frame 49: the exhaustive search counts her face only (and a cascade box on
+    her hair); searched around BlazeFace's proposals the cascades and dlib also find the man at
+    the table behind her, and nothing on the hair."""
+    frame = megamind_at(49)
+    res = proposals.detect(frame)
+    assert res.count == 2
+    her, him = res.confirmed
+    assert 0.3 < her.height / frame.shape[0] < 0.4 and her.xyxy[2] < 420
+    assert him.xyxy[0] > 440 and 60 < him.height < 100
+    assert [f for f in res.faces if not f.confirmed] == []
+
+
+def test_exhaustive_search_masks_the_blurred_face_in_the_background(face_detector: FaceDetector, megamind_at) -> None:  # type: ignore[no-untyped-def]
+    """Megamind decode frame 123 at 720p: a blurred face, about 86 px high, at the right edge.
+    BlazeFace does not propose it (scores under 0.2 even on a crop), so only the exhaustive search
+    (both frontal cascades over the whole 800 px frame) masks it: the reason to choose
+    ``faces.search = "exhaustive"`` where background faces matter more than CPU."""
+    frame = cv2.resize(megamind_at(123), (1280, 720))
+    background = (984.0, 270.0, 1070.0, 357.0)
+    res = face_detector.detect(frame)
+    assert max(intersection_over_smaller(background, b) for b in res.mask_regions()) > 0.8
+
+
+def test_proposal_search_needs_the_neural_pass() -> None:
+    with pytest.raises(ValueError, match="neural"):
+        FaceDetector(search="proposals", neural="none")
+    with pytest.raises(ValueError, match="exhaustive"):
+        FaceDetector(search="everything")

@@ -187,7 +187,7 @@ def test_steps_write_text_masks_and_shot_sizes_and_rerun_cleanly(ctx: StepContex
     assert np.abs(public_img[outside] - private_img[outside]).mean() < 2.5  # only JPEG re-encoding noise
     # the film frame: its face and both text overlays are mosaicked
     kf_f = keyframe(ctx, film)
-    assert kf_f.face_count == 1
+    assert kf_f.face_count == 2  # she, and the man at the table behind her (blurred, about 80 px high)
     film_regions = annotation(ctx, film, "privacy")["regions"]
     assert sorted(r["source"] for r in film_regions).count("text") == 2
     film_private = decode_jpeg(ctx.store.get_bytes(Area.private, kf_f.private_key)).astype(int)  # type: ignore[arg-type]
