@@ -6,13 +6,19 @@ empty for manual runs only):
 
 1. **scan_sources** collects what to crawl: the enabled rows of the lineage database's `source`
    table that name a drama, the configured `SKYSCRIPT_ORCH_CRAWL_SOURCES` (`{"drama": ["uri", ...]}`)
-   and the `sources` given to this run;
-2. **ingest** (mapped, one task per drama) registers new and changed episodes; unchanged files are
-   recognised by their content digest and skipped;
-3. **select_dramas** reads back, from lineage, which dramas got new episodes in this run;
-4. **start_annotation** triggers one `skyscript_drama` run per such drama (conf: the drama, its
-   sources, `skip_ingest`), with a run id derived from this run so a retry starts nothing twice;
-5. **crawl_report** fails this run when a drama's ingest failed (the others still go on).
+   and the `sources` given to this run; at most `SKYSCRIPT_ORCH_CRAWL_MAX_DRAMAS` dramas (1024,
+   within `[core] max_map_length`): the given ones first, then those scanned longest ago;
+2. **plan_ingest** shares the dramas among at most `SKYSCRIPT_ORCH_CRAWL_MAX_TASKS` (64) ingest
+   tasks; a source is a folder, URL or prefix the ingest step lists itself, never a task per file;
+3. **ingest** (mapped over those groups; one `skyscript step ingest` per drama) registers new and
+   changed episodes; unchanged files (same path, size and mtime, or the same content digest) are
+   skipped;
+4. **select_dramas** reads back, from lineage, which dramas got new episodes in this run, and gives
+   back the dramas this run's ingest held;
+5. **start_annotation** triggers one `skyscript_drama` run per such drama (conf: the drama, its
+   sources, `skip_ingest`), with the run id `crawl__<drama>__<this run>` (so a retry starts nothing
+   twice) and the note `drama <drama>`;
+6. **crawl_report** fails this run when a drama's ingest failed (the others still go on).
 """
 
 from __future__ import annotations
@@ -58,15 +64,31 @@ PARAMS = {
 
 @task(queue=ORCH.light_queue)
 def scan_sources(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Every (drama, sources) to crawl now."""
+    """Every (drama, sources) to crawl now (a bounded number of dramas)."""
+    from airflow.sdk import conf
+
     from skyscript.config import Settings
     from skyscript.orchestration.crawl import scan_targets
 
     assert params is not None
     configured = {**ORCH.crawl_sources, **(params.get("sources") or {})}
-    targets = scan_targets(Settings(), configured, include_registered=bool(params.get("include_registered", True)))
+    targets = scan_targets(Settings(), configured, include_registered=bool(params.get("include_registered", True)),
+                           max_dramas=min(ORCH.crawl_max_dramas, conf.getint("core", "max_map_length")))
     print(f"crawling {len(targets)} dramas: " + ", ".join(t.drama for t in targets))
     return [t.as_dict() for t in targets]
+
+
+@task(queue=ORCH.light_queue)
+def plan_ingest(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dramas shared among a bounded number of ingest tasks (their mapped arguments)."""
+    from airflow.sdk import conf
+
+    from skyscript.orchestration.crawl import CrawlTarget, group_targets
+
+    limit = min(ORCH.crawl_max_tasks, conf.getint("core", "max_map_length"))
+    groups = group_targets([CrawlTarget(t["drama"], tuple(t["sources"])) for t in targets], limit)
+    print(f"{len(targets)} dramas in {len(groups)} ingest tasks (at most {limit})")
+    return [{"targets": [t.as_dict() for t in g]} for g in groups]
 
 
 @task(queue=ORCH.light_queue, trigger_rule=TriggerRule.ALL_DONE)
@@ -75,17 +97,22 @@ def select_dramas(targets: list[dict[str, Any]], params: dict[str, Any] | None =
     """One trigger per drama whose ingest in this run registered new episodes."""
     from skyscript.config import Settings
     from skyscript.ids import slug
+    from skyscript.orchestration.claim import release_dramas
     from skyscript.orchestration.crawl import dramas_with_new_episodes
 
     assert params is not None and run_id is not None
     by_drama = {t["drama"]: t for t in targets}
-    new = dramas_with_new_episodes(Settings(), run_id, list(by_drama))
+    settings = Settings()
+    # ingest held each drama for this run: give them back, or the annotation runs would wait for it
+    release_dramas(settings, run_id, list(by_drama))
+    new = dramas_with_new_episodes(settings, run_id, list(by_drama))
     print(f"{len(new)} of {len(by_drama)} dramas have new episodes: {', '.join(new)}")
     return [
         {
             "trigger_run_id": f"crawl__{d}__{slug(run_id, 120)}",
             "conf": {"drama": d, "sources": by_drama[d]["sources"], "skip_ingest": True,
                      "batch_size": int(params["batch_size"])},
+            "note": f"drama {d} (new episodes found by crawl {run_id})",
         }
         for d in new
     ]
@@ -120,7 +147,7 @@ with DAG(
     tags=["skyscript", "crawl"],
 ) as dag:
     targets = scan_sources()
-    ingest = step_operator(registry.get("ingest"), expand_kwargs=targets)
+    ingest = step_operator(registry.get("ingest"), expand_kwargs=plan_ingest(targets))
     triggers = select_dramas(targets)
     start = TriggerDagRunOperator.partial(
         task_id="start_annotation", trigger_dag_id=ANNOTATION_DAG, wait_for_completion=False,

@@ -4,11 +4,17 @@
 Runs the SkyScript pipeline on one drama, step by step from the step registry
 (`skyscript.steps.registry.PIPELINE`):
 
+0. **claim_drama** takes the drama for this run: one run per drama at a time (Airflow's own
+   `max_active_runs` counts runs of the DAG, all dramas together). While another run, or a
+   `skyscript run`, holds the drama, it waits without holding a worker slot, up to
+   `SKYSCRIPT_ORCH_DRAMA_WAIT_S` (6 h; 0: fail at once), then fails naming the holder. A hold left by
+   a run Airflow already counts as finished is taken over at once;
 1. **ingest** registers the `sources` (files, folders, http(s) URLs, `s3://` prefixes) as
    episodes and copies them to the private area (skipped when `sources` is empty or
    `skip_ingest` is set, e.g. when the crawl already ingested);
-2. **plan_batches** splits the drama's episodes into batches of `batch_size` (Airflow maps at
-   most `[core] max_map_length` items, so the batch size grows for very long dramas);
+2. **plan_batches** splits the drama's episodes into batches of `batch_size`, at most
+   `SKYSCRIPT_ORCH_MAX_BATCHES` (256) of them and never more than Airflow's `[core] max_map_length`:
+   the batch size grows for very long dramas (10,000 episodes: 200 batches of 50 at the default size);
 3. **episodes** is a task group mapped over the batches: every episode step of the registry runs
    on the batch (`skyscript step NAME --drama D --episode E ...`) after the steps whose outputs it
    reads, so independent steps run side by side, in a GPU-pinned pod in Kubernetes mode or on the
@@ -16,7 +22,12 @@ Runs the SkyScript pipeline on one drama, step by step from the step registry
 4. the registry's **drama steps** run once every batch is through, in graph order;
 5. **loss_gate** validates the drama's loss numbers with Great Expectations (loss rate at most
    `max_loss_rate`, default 4%; no episode left with a failed step), keeps the result for auditors
-   in the published store under `reports/<drama>/loss-gate/`, and fails the run when it breaks.
+   in the published store under `reports/<drama>/loss-gate/`, fails the run when it breaks, and
+   gives the drama back (it fails at once when this run never got the drama).
+
+Runs the crawl starts are named `crawl__<drama>__<crawl run>`; name a run you start by hand
+`drama__<drama>__<anything>` to find it by drama (a run started without a run id gets the note
+`drama <drama>` when it starts, from the SkyScript plugin).
 
 Every write is keyed on drama/episode/shot/frame ids, so a retry or a second run of the same drama
 replaces outputs and duplicates nothing. Lineage records this run's id and each try number.
@@ -82,41 +93,88 @@ PARAMS = {
 }
 
 
+def _airflow_run_state(ti: Any) -> Any:
+    """What Airflow knows of a run id holding a drama: "active", "finished" or None (a run of
+    neither SkyScript DAG, e.g. a `skyscript run`). Asked through the task's execution API."""
+
+    def state(run_id: str) -> str | None:
+        for dag_id in ("skyscript_drama", "skyscript_crawl"):
+            if ti.get_dr_count(dag_id=dag_id, run_ids=[run_id]):
+                active = ti.get_dr_count(dag_id=dag_id, run_ids=[run_id], states=["queued", "running"])
+                return "active" if active else "finished"
+        return None
+
+    return state
+
+
+@task.sensor(
+    queue=ORCH.light_queue, mode="reschedule", poke_interval=ORCH.drama_poke_s, retries=0,
+    timeout=ORCH.drama_wait_s + 3 * ORCH.drama_poke_s,  # a backstop: the task fails with its own message first
+)
+def claim_drama(params: dict[str, Any] | None = None, run_id: str | None = None, ti: Any = None) -> Any:
+    """Take the drama for this run, or wait while another run holds it (no worker slot held)."""
+    from datetime import datetime, timezone
+
+    from airflow.sdk import PokeReturnValue, get_current_context
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from skyscript.config import Settings
+    from skyscript.orchestration.claim import claim_drama as claim
+
+    assert params is not None and run_id is not None and ti is not None
+    result = claim(Settings(), params["drama"], run_id, _airflow_run_state(ti))
+    print(result.message())
+    if result.claimed:
+        return PokeReturnValue(is_done=True, xcom_value=result.as_dict())
+    first = ti.get_first_reschedule_date(get_current_context()) or datetime.now(timezone.utc)
+    waited = (datetime.now(timezone.utc) - first).total_seconds()
+    if waited >= ORCH.drama_wait_s:
+        raise AirflowFailException(
+            f"{result.message()}; this run gave up after waiting {waited:.0f} s (SKYSCRIPT_ORCH_DRAMA_WAIT_S="
+            f"{ORCH.drama_wait_s:g}); start it again once run {result.holder} is over"
+        )
+    return PokeReturnValue(is_done=False)
+
+
 @task(queue=ORCH.light_queue, trigger_rule=TriggerRule.NONE_FAILED)
 def plan_batches(params: dict[str, Any] | None = None) -> list[list[str]]:
-    """The drama's episodes, in id order, in batches for mapping."""
+    """The drama's episodes, in id order, in batches for mapping (a bounded number of them)."""
     from airflow.sdk import conf
 
     from skyscript.config import Settings
-    from skyscript.orchestration.batching import plan_drama
+    from skyscript.orchestration.batching import batch_limit, plan_drama
 
     assert params is not None
-    plan = plan_drama(Settings(), params["drama"], int(params["batch_size"]), conf.getint("core", "max_map_length"))
-    print(f"{plan.episodes} episodes in {len(plan.batches)} batches of at most {plan.batch_size}")
+    limit = batch_limit(ORCH.max_batches, conf.getint("core", "max_map_length"))
+    plan = plan_drama(Settings(), params["drama"], int(params["batch_size"]), limit)
+    print(f"{plan.episodes} episodes in {len(plan.batches)} batches of at most {plan.batch_size} (at most {limit} batches)")
     return plan.batches
 
 
 @task(queue=ORCH.light_queue, trigger_rule=TriggerRule.ALL_DONE, retries=0)
-def loss_gate(batches: list[list[str]] | None, params: dict[str, Any] | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Great Expectations validation of the drama's loss numbers; fails the run above the threshold."""
+def loss_gate(batches: list[list[str]] | None, claim: dict[str, Any] | None, params: dict[str, Any] | None = None,
+              run_id: str | None = None) -> dict[str, Any]:
+    """Great Expectations validation of the drama's loss numbers; fails the run above the threshold.
+    Gives the drama back to the next run."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from skyscript.audit.publish import publish_drama_reports
     from skyscript.config import Settings
     from skyscript.context import open_context
-    from skyscript.db import leases
+    from skyscript.orchestration.claim import release_dramas
     from skyscript.quality.gate import run_loss_gate
 
     assert params is not None
+    if not claim:  # another run has the drama: its gate, not this one, judges it; this run failed
+        raise AirflowFailException(f"drama {params['drama']} was never this run's (see claim_drama): no gate")
     settings = Settings()
     ctx = open_context(settings, params["drama"], dag_run_id=run_id)
     try:
         result = run_loss_gate(ctx, batches=batches, max_loss_rate=params.get("max_loss_rate"), run_id=run_id)
         publish_drama_reports(settings, params["drama"])  # the audit page and Data Docs, as `skyscript run`
     finally:
-        with ctx.db.session() as s:  # the run is over: the drama is free for the next one
-            leases.release(s, params["drama"], None, leases.RUN, run_id or "")
         ctx.db.dispose()
+        release_dramas(settings, run_id or "", [params["drama"]])  # the run is over: the drama is free
     if not result.passed:
         raise AirflowFailException(
             f"loss gate failed for {result.drama_id}: " + "; ".join(result.failures) + f" (report public/{result.report_key})"
@@ -135,8 +193,9 @@ with DAG(
     render_template_as_native_obj=True,
     doc_md=__doc__,
     tags=["skyscript", "annotation"],
-    max_active_runs=8,
+    max_active_runs=ORCH.max_active_runs,  # all dramas together; one run per drama is claim_drama's job
 ) as dag:
+    claim = claim_drama()
     ingest = step_operator(
         registry.get("ingest"), sources="{{ params.sources }}", skip="{{ params.skip_ingest }}",
     )
@@ -168,8 +227,8 @@ with DAG(
             if upstream in drama_tasks:
                 drama_tasks[upstream] >> drama_tasks[spec.name]
 
-    gate = loss_gate(batches)
-    ingest >> batches
+    gate = loss_gate(batches, claim)
+    claim >> ingest >> batches
     last: Any = batches
     if registry.episode_steps():
         last = episode_batch.expand(episodes=batches)

@@ -14,7 +14,8 @@ from skyscript.orchestration.local import LocalStepRunner, StepProcessError
 
 
 class SkyscriptStepOperator(StepFieldsMixin, BaseOperator):
-    """Runs one registry step for a drama (and a batch of its episodes) on the worker."""
+    """Runs one registry step for a drama (and a batch of its episodes) on the worker, or for each
+    of its ``targets`` in turn (every target runs; the task fails after them if one failed)."""
 
     template_fields = STEP_TEMPLATE_FIELDS
     ui_color = "#d9ecf2"
@@ -23,16 +24,17 @@ class SkyscriptStepOperator(StepFieldsMixin, BaseOperator):
         self,
         *,
         step_name: str,
-        drama: Any,
+        drama: Any = None,
         episodes: Any = None,
         sources: Any = None,
         skip: Any = False,
+        targets: Any = None,
         runner: str = "subprocess",
         step_timeout_s: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._init_step_fields(step_name, drama, episodes, sources, skip)
+        self._init_step_fields(step_name, drama, episodes, sources, skip, targets)
         self.runner = runner
         self.step_timeout_s = step_timeout_s
         self._active: LocalStepRunner | None = None
@@ -41,17 +43,33 @@ class SkyscriptStepOperator(StepFieldsMixin, BaseOperator):
         reason = self.skip_reason()
         if reason:
             raise AirflowSkipException(reason)
-        inv = self.invocation(context)
-        self.log.info("running skyscript %s", " ".join(inv.args()))
-        self._active = LocalStepRunner(self.runner, self.step_timeout_s, on_line=lambda line: self.log.info("%s", line))
-        try:
-            outcome = self._active.run(inv)
-        finally:
-            self._active = None
-        if not outcome.ok:
-            raise StepProcessError(inv, outcome)
-        return {"step": inv.step, "drama": inv.drama, "episodes": len(inv.episodes), **summarise(outcome.lines)}
+        invs = self.invocations(context)
+        lines, failed = [], []
+        for inv in invs:
+            self.log.info("running skyscript %s", " ".join(inv.args()))
+            self._active = LocalStepRunner(self.runner, self.step_timeout_s, on_line=lambda line: self.log.info("%s", line))
+            try:
+                outcome = self._active.run(inv)
+            finally:
+                self._active = None
+            lines += outcome.lines
+            if not outcome.ok:
+                failed.append(StepProcessError(inv, outcome))
+        if len(failed) == 1:
+            raise failed[0]
+        if failed:
+            raise StepTargetsError(failed, len(invs))
+        if len(invs) == 1:
+            return {"step": invs[0].step, "drama": invs[0].drama, "episodes": len(invs[0].episodes), **summarise(lines)}
+        return {"step": invs[0].step, "dramas": len(invs), **summarise(lines)}
 
     def on_kill(self) -> None:
         if self._active is not None:
             self._active.terminate()
+
+
+class StepTargetsError(RuntimeError):
+    """Several targets of one task failed: one line each."""
+
+    def __init__(self, failed: list[StepProcessError], total: int) -> None:
+        super().__init__(f"{len(failed)} of {total} targets failed: " + " | ".join(str(e) for e in failed))

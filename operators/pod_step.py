@@ -1,9 +1,12 @@
 """Kubernetes mode: each step task is a pod running the step image with
-``skyscript step NAME --drama D --episode E ... --dag-run-id RUN --try-number N``."""
+``skyscript step NAME --drama D --episode E ... --dag-run-id RUN --try-number N``; a task with
+several ``targets`` (the crawl's ingest) runs that command for each of them in turn in one pod
+(``sh -c``; every target runs, the pod fails if one failed)."""
 
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -19,10 +22,11 @@ class SkyscriptPodOperator(StepFieldsMixin, KubernetesPodOperator):
     template_fields = merge_template_fields(KubernetesPodOperator.template_fields)
 
     def __init__(
-        self, *, step_name: str, drama: Any, episodes: Any = None, sources: Any = None, skip: Any = False, **kwargs: Any
+        self, *, step_name: str, drama: Any = None, episodes: Any = None, sources: Any = None, skip: Any = False,
+        targets: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self._init_step_fields(step_name, drama, episodes, sources, skip)
+        self._init_step_fields(step_name, drama, episodes, sources, skip, targets)
 
     def execute(self, context: Any) -> Any:
         reason = self.skip_reason()
@@ -31,12 +35,19 @@ class SkyscriptPodOperator(StepFieldsMixin, KubernetesPodOperator):
         return super().execute(context)
 
     def build_pod_request_obj(self, context: Any | None = None, *, dry_run: bool = False) -> Any:
-        inv = self.invocation(context)
-        self.arguments = inv.args()
+        invs = self.invocations(context)
+        inv = invs[0]
+        if len(invs) == 1:
+            self.cmds, self.arguments = ["skyscript"], inv.args()
+        else:
+            script = "status=0\n" + "".join(
+                f"skyscript {shlex.join(i.args())} || status=1\n" for i in invs) + "exit $status\n"
+            self.cmds, self.arguments = ["sh", "-c"], [script]
         labels = {
             "app.kubernetes.io/name": "skyscript",
             "app.kubernetes.io/component": "step",
-            "skyscript.io/drama": label_value(inv.drama),
+            "skyscript.io/drama": label_value(inv.drama) if len(invs) == 1 else "",
+            "skyscript.io/dramas": str(len(invs)) if len(invs) > 1 else "",
             "skyscript.io/step": label_value(inv.step),
             "skyscript.io/episode": label_value(inv.episodes[0]) if len(inv.episodes) == 1 else "",
             "skyscript.io/episodes": str(len(inv.episodes)),

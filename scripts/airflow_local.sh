@@ -98,6 +98,7 @@ cat <<MSG
 
   Try: Trigger skyscript_drama in the UI with drama "megamind" and sources ["$SAMPLES/Megamind.avi"],
   or:  AIRFLOW_HOME=$AIRFLOW_HOME $VENV/bin/airflow dags trigger skyscript_drama \\
+         --run-id "drama__megamind__\$(date -u +%Y%m%dT%H%M%S)" \\
          --conf '{"drama": "megamind", "sources": ["$SAMPLES/Megamind.avi"]}'
   Ctrl-C stops Airflow.
 MSG

@@ -12,6 +12,12 @@ re-enters its own lease, so a killed attempt does not block its retry; another r
   once it expires, not hours later;
 * on SIGTERM the CLI exits through its ``finally`` blocks, which release the leases.
 
+An Airflow DAG run takes its drama *detached* (``acquire(..., detached=True)``, the drama DAG's
+first task): no process is recorded, because the run outlives every one of its task processes,
+and its own steps re-entering the lease keep it detached. Such a lease ends when the run releases
+it (its last task), when it expires, or when the next run's claim finds the holder run over
+(:mod:`skyscript.orchestration.claim`).
+
 When a lease is taken over, the step runs its holder left ``running`` are marked ``failed``
 (``killed``), so ``status`` does not show them running forever. Ops can break a lease with
 ``skyscript unlock``.
@@ -25,7 +31,7 @@ import threading
 from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from skyscript.db.lineage import dialect_insert
@@ -39,6 +45,7 @@ class LeaseBusy(RuntimeError):
         what = "the drama" if step == RUN else f"{step} on {episode_id or drama_id}"
         super().__init__(f"busy: run {holder} holds {what} (until {expires_at}); retry later or `skyscript unlock`")
         self.holder = holder
+        self.expires_at = expires_at
 
 
 def process_alive(host: str | None, pid: int | None) -> bool | None:
@@ -55,10 +62,13 @@ def process_alive(host: str | None, pid: int | None) -> bool | None:
     return True
 
 
-def acquire(session: Session, drama_id: str, episode_id: str | None, step: str, holder: str, ttl_s: float) -> bool:
+def acquire(session: Session, drama_id: str, episode_id: str | None, step: str, holder: str, ttl_s: float,
+            *, detached: bool = False) -> bool:
     """Take (or renew) the lease for ``holder`` or raise :class:`LeaseBusy`. Returns True when it
     was taken over from another holder. Atomic on SQLite and Postgres: the upsert only
-    overwrites a row held by the same holder, expired, or whose process is gone."""
+    overwrites a row held by the same holder, expired, or whose process is gone. ``detached``:
+    record no process (a DAG run's hold on its drama); a detached lease stays detached when its
+    holder re-enters it."""
     now = utcnow()
     key = (drama_id, episode_id or "", step)
     current = session.execute(
@@ -68,17 +78,17 @@ def acquire(session: Session, drama_id: str, episode_id: str | None, step: str, 
     ).first()
     dead_holder = current is not None and current.holder != holder and process_alive(current.host, current.pid) is False
     row = {"drama_id": key[0], "episode_id": key[1], "step": key[2], "holder": holder, "acquired_at": now,
-           "expires_at": now + timedelta(seconds=ttl_s), "host": socket.gethostname(), "pid": os.getpid(),
-           "heartbeat_at": now}
+           "expires_at": now + timedelta(seconds=ttl_s), "host": None if detached else socket.gethostname(),
+           "pid": None if detached else os.getpid(), "heartbeat_at": now}
     stmt = dialect_insert(session, StepLease.__table__).values(**row)
     may = (StepLease.holder == stmt.excluded.holder) | (StepLease.expires_at < now)
     if dead_holder:
         may = may | ((StepLease.holder == current.holder) & (StepLease.pid == current.pid))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["drama_id", "episode_id", "step"],
-        set_={k: getattr(stmt.excluded, k) for k in ("holder", "acquired_at", "expires_at", "host", "pid", "heartbeat_at")},
-        where=may,
-    )
+    set_ = {k: getattr(stmt.excluded, k) for k in ("holder", "acquired_at", "expires_at", "host", "pid", "heartbeat_at")}
+    stays_detached = (StepLease.__table__.c.holder == stmt.excluded.holder) & StepLease.__table__.c.pid.is_(None)
+    set_["host"] = case((stays_detached, None), else_=stmt.excluded.host)
+    set_["pid"] = case((stays_detached, None), else_=stmt.excluded.pid)
+    stmt = stmt.on_conflict_do_update(index_elements=["drama_id", "episode_id", "step"], set_=set_, where=may)
     session.execute(stmt)
     held = session.execute(
         select(StepLease.holder, StepLease.expires_at).where(

@@ -1,8 +1,11 @@
 """Episode batches for dynamic task mapping.
 
-Airflow maps at most ``[core] max_map_length`` items (1024 by default) and a drama can have
-more episodes than that, so each mapped task instance takes a batch of episodes. The batch size
-grows when the requested one would make too many batches.
+Each mapped task instance takes a batch of episodes. A run maps at most :func:`batch_limit`
+batches: the platform's bound (``SKYSCRIPT_ORCH_MAX_BATCHES``, 256), never more than Airflow's
+``[core] max_map_length`` (1024 by default). The batch size grows when the requested one would make
+more batches than that, so a drama of 10,000 episodes is at most 256 batches of 40 (times the
+episode steps in task instances). docs/orchestration.md derives the bound and the default batch
+size from the measured cost of a task instance (``bench/bench_airflow.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ class BatchPlan:
     @property
     def episodes(self) -> int:
         return sum(len(b) for b in self.batches)
+
+
+def batch_limit(max_batches: int, max_map_length: int = DEFAULT_MAX_MAP_LENGTH) -> int:
+    """The most batches one run may map: the platform's bound, within Airflow's."""
+    if max_batches < 1 or max_map_length < 1:
+        raise ValueError(f"batch limits must be at least 1, got {max_batches} and {max_map_length}")
+    return min(max_batches, max_map_length)
 
 
 def make_batches(episode_ids: list[str], batch_size: int, max_batches: int = DEFAULT_MAX_MAP_LENGTH) -> BatchPlan:

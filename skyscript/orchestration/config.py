@@ -85,6 +85,25 @@ class OrchestrationSettings(BaseSettings):
     light_queue: str = Field("light", description="Celery queue for light tasks (planning, gates, triggers, pod watching)")
     step_queue: str = Field("default", description="Celery queue for step tasks run by local mode")
     batch_size: int = Field(50, ge=1, description="default episodes per mapped batch")
+    max_batches: int = Field(
+        256, ge=1, description="most mapped batches per drama run (also capped by Airflow's [core] max_map_length): "
+                               "a longer drama gets bigger batches (docs/orchestration.md, batch size)"
+    )
+    max_active_runs: int = Field(
+        16, ge=1, description="drama runs active at once, all dramas together (one per drama: see drama_wait_s)"
+    )
+    drama_wait_s: float = Field(
+        6 * 3600, ge=0, description="how long a drama run waits for another run of the same drama to finish before "
+                                    "it fails (0: fail at once)"
+    )
+    drama_poke_s: float = Field(60, gt=0, description="how often a waiting drama run looks again (no worker slot held)")
+    crawl_max_tasks: int = Field(
+        64, ge=1, description="most ingest tasks of one crawl: more dramas than this share tasks"
+    )
+    crawl_max_dramas: int = Field(
+        1024, ge=1, description="most dramas one crawl takes (and annotation runs it starts), within Airflow's "
+                                "[core] max_map_length; the others, scanned longest ago last, wait for the next crawl"
+    )
     crawl_schedule: str | None = Field("@hourly", description="cron or preset of the crawl DAG; empty: manual only")
     crawl_sources: dict[str, list[str]] = Field(
         default_factory=dict, description="configured sources, {drama: [uri, ...]}, crawled besides the source table"

@@ -63,6 +63,9 @@ def main(path: str) -> None:
         "retries": {d.dag_id: [d.default_args.get("retries"), d.default_args.get("retry_exponential_backoff")] for d in dags},
         "task_types": {d.dag_id: sorted({_type_name(t) for t in d.tasks}) for d in dags},
         "upstream": {d.dag_id: {t.task_id: sorted(t.upstream_task_ids) for t in d.tasks} for d in dags},
+        "claim": next(({"mode": t.mode, "retries": t.retries, "queue": t.queue, "timeout": t.timeout,
+                        "max_active_runs": d.max_active_runs}
+                       for d in dags for t in d.tasks if t.task_id == "claim_drama"), None),
     }))
 
 

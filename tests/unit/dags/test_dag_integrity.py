@@ -100,3 +100,68 @@ def test_dagbag_has_no_import_errors(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"errors": {}, "dags": ["skyscript_calibration", "skyscript_crawl", "skyscript_drama"]}
+
+
+PLAN_PROBE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("skyscript_drama_dag", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+dag = module.dag
+group = dag.task_group_dict["episodes"]
+mapped_over = {k: v.operator.task_id for k, v in group._expand_input.value.items()}
+batches = dag.get_task("plan_batches").python_callable(params={"drama": sys.argv[2], "batch_size": int(sys.argv[3])})
+print(json.dumps({"mapped_over": mapped_over, "batches": batches}))
+"""
+
+
+@pytest.mark.parametrize(("episodes", "batch_size", "expected"), [(1_000, 50, 20), (10_000, 50, 200), (10_000, 1, 250)])
+def test_drama_dag_maps_long_dramas_over_a_bounded_number_of_batches(tmp_path: Path, episodes: int, batch_size: int,
+                                                                     expected: int) -> None:
+    """The DAG's own plan_batches task, on 1,000 and 10,000 registered episodes: the episode group
+    is mapped over its batches, at most 256 of them, every episode in exactly one."""
+    from skyscript.config import Settings
+    from skyscript.db import lineage
+    from skyscript.db.engine import Database
+    from skyscript.db.models import Episode
+
+    drama = "long-drama"
+    eps = [f"{drama}--ep{i:05d}" for i in range(episodes)]
+    db = Database(Settings(home=tmp_path / "home").database_url or "")
+    db.upgrade()
+    with db.session() as s:
+        lineage.ensure_drama(s, drama)
+        lineage.upsert(s, Episode, [{"id": e, "drama_id": drama, "source_uri": f"/v/{e}", "source_name": e,
+                                     "status": "pending"} for e in eps], ["id"])
+    db.dispose()
+    env = _env(tmp_path)
+    env.pop("SKYSCRIPT_DATABASE_URL")  # the lineage database made above, under SKYSCRIPT_HOME
+    proc = subprocess.run([sys.executable, "-c", PLAN_PROBE, str(DAGS / "skyscript_drama.py"), drama, str(batch_size)],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mapped_over"] == {"episodes": "plan_batches"}
+    batches = out["batches"]
+    assert len(batches) == expected <= 256
+    assert [e for b in batches for e in b] == eps
+    assert max(len(b) for b in batches) == max(batch_size, -(-episodes // 256))
+
+
+def test_drama_dag_claims_the_drama_first_and_gives_it_back_last(tmp_path: Path) -> None:
+    out = _probe(DAGS / "skyscript_drama.py", tmp_path, SKYSCRIPT_ORCH_DRAMA_WAIT_S="120", SKYSCRIPT_ORCH_MAX_ACTIVE_RUNS="5")
+    up = out["upstream"]["skyscript_drama"]
+    assert up["claim_drama"] == []
+    assert up["ingest"] == ["claim_drama"]
+    assert "claim_drama" in up["loss_gate"]
+    roots = [t for t, ups in up.items() if not ups]
+    assert roots == ["claim_drama"]  # nothing runs before the drama is this run's
+    claim = out["claim"]
+    assert claim == {"mode": "reschedule", "retries": 0, "queue": "light", "timeout": 120 + 3 * 60.0, "max_active_runs": 5}
+
+
+def test_crawl_dag_ingests_through_a_planned_bounded_number_of_tasks(tmp_path: Path) -> None:
+    out = _probe(DAGS / "skyscript_crawl.py", tmp_path)
+    up = out["upstream"]["skyscript_crawl"]
+    assert up["plan_ingest"] == ["scan_sources"]
+    assert up["ingest"] == ["plan_ingest"]
+    assert up["select_dramas"] == ["ingest", "scan_sources"]

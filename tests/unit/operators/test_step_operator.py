@@ -4,6 +4,7 @@ the real ``skyscript step`` entry point."""
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from kubernetes.client import ApiClient
 
 from operators import step_operator
+from operators.step_operator import pod_kwargs
 from operators.local_step import SkyscriptStepOperator
 from operators.pod_step import SkyscriptPodOperator
 from skyscript.orchestration.config import KubernetesSettings, OrchestrationSettings
@@ -187,3 +189,50 @@ def test_ingest_without_sources_is_skipped() -> None:
     op = step_operator(registry.get("ingest"), orch=OrchestrationSettings(mode="local"), drama="d", sources=[])
     with pytest.raises(AirflowSkipException, match="no sources"):
         op.execute({"run_id": RUN_ID, "ti": SimpleNamespace(try_number=1)})
+
+
+def test_a_pod_with_several_targets_runs_each_drama_in_turn() -> None:
+    targets = [{"drama": "drama-a", "sources": ["/v/a", "s3://b/it's here"]}, {"drama": "drama-b", "sources": ["/v/b"]}]
+    op = SkyscriptPodOperator(task_id="ingest", step_name="ingest", targets=targets,
+                              **{k: v for k, v in pod_kwargs(registry.get("ingest"), _orch().kubernetes).items()})
+    op.invocation = lambda context, _inv=op.invocation: _inv({"run_id": RUN_ID, "ti": SimpleNamespace(try_number=1)})  # type: ignore[method-assign]
+    pod = _render(op)
+    (c,) = pod["spec"]["containers"]
+    assert c["command"] == ["sh", "-c"]
+    (script,) = c["args"]
+    lines = script.splitlines()
+    assert lines[0] == "status=0" and lines[-1] == "exit $status"
+    runs = [shlex.split(line.removesuffix(" || status=1")) for line in lines[1:-1]]
+    assert runs == [
+        ["skyscript", "step", "ingest", "--drama", "drama-a", "--source", "/v/a", "--source", "s3://b/it's here",
+         "--dag-run-id", RUN_ID, "--try-number", "1"],
+        ["skyscript", "step", "ingest", "--drama", "drama-b", "--source", "/v/b", "--dag-run-id", RUN_ID, "--try-number", "1"],
+    ]
+    labels = pod["metadata"]["labels"]
+    assert labels["skyscript.io/dramas"] == "2" and "skyscript.io/drama" not in labels
+
+
+def test_local_operator_ingests_each_target_and_fails_after_all_ran(sample_media: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from skyscript.config import Settings
+    from skyscript.context import open_context
+    from skyscript.db import lineage
+
+    monkeypatch.setenv("SKYSCRIPT_HOME", str(tmp_path / "home"))
+    context = {"run_id": RUN_ID, "ti": SimpleNamespace(try_number=1)}
+    orch = OrchestrationSettings(mode="local", local_runner="inprocess")
+    targets = [{"drama": "one", "sources": [str(sample_media / "vtest.avi")]},
+               {"drama": "Bad Id", "sources": [str(sample_media / "vtest.avi")]},  # refused: a usage error
+               {"drama": "two", "sources": [str(sample_media / "Megamind.avi")]}]
+    op = step_operator(registry.get("ingest"), orch=orch, drama=None, targets=targets)
+    with pytest.raises(Exception, match="step ingest for drama Bad Id failed") as failed:
+        op.execute(context)
+    assert "drama one" not in str(failed.value) and "drama two" not in str(failed.value)
+    ctx = open_context(Settings(), "one")
+    with ctx.db.session() as s:  # the dramas after the bad one were ingested too
+        assert {d: [e.id for e in lineage.episodes_of(s, d)] for d in ("one", "two")} == {
+            "one": ["one--vtest"], "two": ["two--megamind"]}
+    ctx.db.dispose()
+    ok = step_operator(registry.get("ingest"), orch=orch, drama=None, targets=[targets[0], targets[2]])
+    out = ok.execute(context)
+    assert out["dramas"] == 2 and out["results"] == {"success": 2} and out["counts"]["unchanged"] == 2
