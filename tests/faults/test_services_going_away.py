@@ -5,7 +5,6 @@ then re-runs and compares every row and object key with a clean run of the same 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time

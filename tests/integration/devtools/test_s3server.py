@@ -95,7 +95,8 @@ def _launch(data: Path) -> subprocess.Popen[str]:
 def _wait_for_weed(data: Path, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while not weed_pids(data):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "weed never started"
         time.sleep(0.05)
 
 
@@ -127,7 +128,7 @@ def test_sigterm_while_the_server_comes_up_stops_weed(tmp_path: Path) -> None:
     proc = _launch(data)
     _wait_for_weed(data, proc)  # started, not yet answering
     proc.send_signal(signal.SIGTERM)
-    out, _err = proc.communicate(timeout=30)
+    proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM
     assert weed_pids(data) == []
 
