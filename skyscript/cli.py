@@ -14,27 +14,15 @@ import click
 
 from skyscript.config import Settings, load_settings, unknown_variables
 from skyscript.errors import ParamsError
-from skyscript.ids import redact_url
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s [%(drama)s/%(episode)s/%(step)s] %(message)s"
-
-
-class _Defaults(logging.Filter):
-    """Give every record the drama/episode/step fields the format names."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        for k in ("drama", "episode", "step"):
-            if not hasattr(record, k):
-                setattr(record, k, "-")
-        return True
+from skyscript.ids import one_line, redact_url
 
 
 def setup_logging(level: str, quiet_console: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_Defaults())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, "%H:%M:%S"))
+    """Log records of the ``skyscript`` loggers to stderr, one line each (:mod:`skyscript.logs`)."""
+    from skyscript.logs import stderr_handler
+
     root = logging.getLogger("skyscript")
-    root.handlers[:] = [handler]
+    root.handlers[:] = [stderr_handler()]
     root.setLevel(logging.WARNING if quiet_console else level.upper())
     root.propagate = False
 
@@ -106,7 +94,7 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
     settings = _load(config_file)
     setup_logging(settings.log_level if verbose else "WARNING")
     for key, near in unknown_variables():
-        click.echo(f"warning: {key} names no setting" + (f"; did you mean {near}?" if near else "") + " (ignored)", err=True)
+        click.echo(f"warning: {one_line(key)} names no setting" + (f"; did you mean {near}?" if near else "") + " (ignored)", err=True)
     ctx.obj = {"settings": settings, "verbose": verbose}
 
 
@@ -204,17 +192,17 @@ def _print_summary(summary: Any, settings: Settings, gate: Any = None, unpublish
         for reason, n in sorted(loss.by_reason.items()):
             click.echo(f"    lost {n} x {reason}")
     for ep, reason in sorted(summary.quarantined.items()):
-        click.echo(f"  quarantined {ep}: {reason}")
+        click.echo(f"  quarantined {ep}: {one_line(reason)}")
     for res in summary.failed:
-        click.echo(f"  FAILED {res.step} on {res.episode_id}: {res.error}")
+        click.echo(f"  FAILED {res.step} on {res.episode_id}: {one_line(str(res.error))}")
     for source, why in sorted(summary.unreachable.items()):
-        click.echo(f"  UNREACHABLE {why if source in why else f'{source}: {why}'}")
+        click.echo(f"  UNREACHABLE {one_line(why if source in why else f'{source}: {why}')}")
     if gate is not None:
         click.echo(f"  loss gate: {'pass' if gate.passed else 'FAIL'}  report public/{gate.report_key}")
         for f in gate.failures:
-            click.echo(f"    {f}")
+            click.echo(f"    {one_line(str(f))}")
     if unpublished is not None:
-        click.echo(f"  reports not written: {unpublished}")
+        click.echo(f"  reports not written: {one_line(unpublished)}")
     click.echo(f"  lineage database: {redact_url(settings.database_url or '')}")
     click.echo(f"  object store:     {redact_url(settings.store_url or '')}")
 
@@ -385,7 +373,7 @@ def status(ctx: click.Context, drama_id: str | None, as_json: bool) -> None:
             what = "running" if r["state"] == "running" else "stale lease (its holder stopped; taken over by the next run)"
             click.echo(f"  {what}: {r['step']} on {r['episode'] or d['drama']} (run {r['holder']}, until {r['expires_at']})")
         for f in d["recent_failures"][:5]:
-            click.echo(f"  failed {f['step']} {f['episode']}: {f['error']}")
+            click.echo(f"  failed {f['step']} {f['episode']}: {one_line(str(f['error']))}")
 
 
 @cli.command()
@@ -449,8 +437,13 @@ def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> Non
         if s.get(Drama, drama_id) is None:
             sctx.db.dispose()
             raise click.ClickException(f"no drama {drama_id!r}: nothing to export (run `skyscript run` first)")
-    written = export_drama(sctx, Path(out_dir), with_frames=frames)
-    sctx.db.dispose()
+    try:
+        written = export_drama(sctx, Path(out_dir), with_frames=frames)
+    except OSError as exc:  # a full disk, a folder not writable: the previous export stays as it was
+        where = one_line(str(exc.filename or out_dir))
+        raise click.ClickException(f"cannot write the export to {where}: {exc.strerror or exc}") from None
+    finally:
+        sctx.db.dispose()
     for name, n in written.items():
         click.echo(f"{name}: {n} rows")
     click.echo(f"written to {Path(out_dir).resolve()}")

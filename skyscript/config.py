@@ -195,7 +195,10 @@ class PairsSettings(BaseModel):
     )
     base_seed: int = Field(1009, ge=0, description="restoration i of a script uses seed hash(script, base_seed, i)")
     max_tokens: int = Field(1200, ge=64, description="most tokens one restoration may generate")
-    concurrency: int = Field(4, ge=1, le=256, description="restorations in flight at once")
+    concurrency: int | None = Field(
+        None, ge=1, le=256,
+        description="restorations in flight at once; unset: the LLM endpoint's (SKYSCRIPT_LLM__CONCURRENCY, adaptive up to it)"
+    )
     min_chars: int = Field(200, ge=1, description="a restoration shorter than this is rejected")
     max_chars: int = Field(12000, ge=100, description="a restoration longer than this is rejected")
     duplicate_similarity: float = Field(

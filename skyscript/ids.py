@@ -112,6 +112,32 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` safe inside one log line, message or table cell: control characters (newline,
+    carriage return, escape sequences), line and paragraph separators, format characters (bidi
+    overrides) and lone surrogates (a file name's undecodable bytes) become ``\\n``, ``\\r``,
+    ``\\xNN`` or ``\\uNNNN``; everything else, a Chinese title included, stays as it is. Applying
+    it twice changes nothing more."""
+    import unicodedata
+
+    if text.isprintable() and text.isascii():  # the common case, no per-character work
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif unicodedata.category(ch) in _UNPRINTABLE_CATEGORIES:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def text_digest(text: str) -> str:
     """Digest of a prompt or parameters, recorded in lineage."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

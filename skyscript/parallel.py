@@ -88,7 +88,9 @@ def _worker(job: WorkerJob, tasks: Any, results: Any, release: Any) -> None:  # 
         raise SystemExit(128 + signum)  # the runner marks the step run interrupted and frees its lease
 
     signal.signal(signal.SIGTERM, stop)
-    logging.basicConfig(level=job.log_level, format="%(processName)s %(levelname)s %(name)s: %(message)s")
+    from skyscript.logs import WORKER_LOG_FORMAT, stderr_handler
+
+    logging.basicConfig(level=job.log_level, handlers=[stderr_handler(WORKER_LOG_FORMAT)])
     pipe = registry.Pipeline(job.targets)
     ctx = open_context(job.settings, job.drama_id, dag_run_id=job.dag_run_id, try_number=job.try_number,
                        params=job.params, upgrade=False)

@@ -1,9 +1,10 @@
 """Export a drama's dataset files: Parquet tables whose column names are the users' contract,
-and with ``--frames`` the published (privacy-masked) JPEGs."""
+and with ``--frames`` the published (privacy-masked) JPEGs. Files are written into a staging
+folder and moved into place at the end; a re-export replaces the previous export's files and
+nothing else (:mod:`skyscript.export.folder`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ import pyarrow.parquet as pq
 from skyscript.db import lineage
 from skyscript.context import StepContext
 from skyscript.export.card import write_card
+from skyscript.export.folder import ExportFolder
 from skyscript.export.scripts import write_scripts_and_pairs
 from skyscript.export.webdataset import write_webdataset
 from skyscript.store import Area
-from skyscript.store.base import digest_of
 
 EPISODE_SCHEMA = pa.schema([
     ("episode_id", pa.string()), ("source_name", pa.string()), ("status", pa.string()), ("error", pa.string()),
@@ -43,7 +44,20 @@ def _write(rows: list[dict[str, Any]], schema: pa.Schema, path: Path) -> int:
 
 
 def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the drama's dataset into ``out``; returns file (or folder) name -> rows. Files of an
+    earlier export into ``out`` that this one does not write are removed; other files stay."""
+    folder = ExportFolder(out)
+    try:
+        written = _write_all(ctx, folder, with_frames)
+    except BaseException:
+        folder.abort()  # the previous export stays as it was
+        raise
+    folder.commit()
+    return written
+
+
+def _write_all(ctx: StepContext, folder: ExportFolder, with_frames: bool) -> dict[str, int]:
+    out = folder.stage
     written: dict[str, int] = {}
     ep_rows: list[dict[str, Any]] = []
     shot_rows: list[dict[str, Any]] = []
@@ -70,7 +84,7 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
                     "face_count": kf.face_count, "sharpness": kf.sharpness, "public_digest": kf.public_digest,
                 }
                 if with_frames:
-                    row["frame_file"] = _write_frame(ctx, out, kf.public_key, kf.public_digest)
+                    row["frame_file"] = _write_frame(ctx, folder, kf.public_key, kf.public_digest)
                 kf_rows.append(row)
         loss_rows = [
             {"episode_id": lo.episode_id, "item_kind": lo.item_kind, "item_id": lo.item_id, "step": lo.step,
@@ -94,19 +108,19 @@ def export_drama(ctx: StepContext, out: Path, with_frames: bool = False) -> dict
     written.update(write_scene_tables(ctx, out))
     written.update(write_scripts_and_pairs(ctx, out))
     written.update(write_webdataset(ctx, out))
-    (out / "manifest.json").write_text(json.dumps({"drama_id": ctx.drama_id, "files": written}, indent=2))
-    written.update(write_card(ctx, out, written))
+    written.update(write_card(ctx, out, written, kept=folder.kept))
     return written
 
 
-def _write_frame(ctx: StepContext, out: Path, public_key: str | None, public_digest: str | None) -> str | None:
+def _write_frame(ctx: StepContext, folder: ExportFolder, public_key: str | None, public_digest: str | None) -> str | None:
     """Copy a published frame into the export; unmasked frames never leave the private area.
-    A file already there is kept only when its digest is the keyframe's current one (a re-run of
-    the privacy step may have re-masked it)."""
+    A copy an earlier export left in place is kept only when its digest is the keyframe's current
+    one (a re-run of the privacy step may have re-masked it)."""
     if not public_key:
         return None
-    rel = Path("frames") / public_key.removeprefix("frames/")
-    dest = out / rel
-    if not (dest.is_file() and public_digest and digest_of(dest.read_bytes()) == public_digest):
-        ctx.store.get_file(Area.public, public_key, dest)
-    return rel.as_posix()
+    rel = (Path("frames") / public_key.removeprefix("frames/")).as_posix()
+    if folder.is_current(rel, public_digest):
+        folder.keep(rel)
+    else:
+        ctx.store.get_file(Area.public, public_key, folder.stage / rel)
+    return rel

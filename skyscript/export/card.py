@@ -19,13 +19,14 @@ from collections import Counter
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import func, select
 
 from skyscript.context import StepContext
 from skyscript.db import lineage
 from skyscript.db.models import StepRun
+from skyscript.export.folder import OWNERSHIP
 from skyscript.ids import sha256_file, text_digest
 from skyscript.quality.loss import loss_report
 
@@ -194,8 +195,10 @@ def _card(stats: dict[str, Any], plots: list[str], files: list[str], drama: str,
     return "\n".join(head + body)
 
 
-def write_card(ctx: StepContext, out: Path, written: dict[str, int]) -> dict[str, int]:
-    """README.md, plots and manifest.json (written last: it digests every other file)."""
+def write_card(ctx: StepContext, out: Path, written: dict[str, int], kept: Mapping[str, Path] | None = None) -> dict[str, int]:
+    """README.md, plots and manifest.json (written last: it digests every other file). ``out``
+    holds the files this export wrote, ``kept`` the files of it already in place elsewhere (a frame
+    an earlier export copied); the manifest lists exactly these."""
     stats = card_stats(ctx, written)
     try:
         plots = write_plots(stats, out / "plots")
@@ -203,10 +206,12 @@ def write_card(ctx: StepContext, out: Path, written: dict[str, int]) -> dict[str
         plots = []  # matplotlib is in the dataset extra; the card says so
 
     models = _models(ctx)
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                   if p.is_file() and p.name not in ("manifest.json", "README.md"))
+    where = {p.relative_to(out).as_posix(): p for p in out.rglob("*") if p.is_file()}
+    where.update(kept or {})
+    files = sorted(f for f in where if f not in ("manifest.json", "README.md"))
     (out / "README.md").write_text(_card(stats, plots, files, ctx.drama_id, models), encoding="utf-8")
     files.append("README.md")
+    where["README.md"] = out / "README.md"
     settings_json = json.dumps(ctx.settings.public_dict(), sort_keys=True, default=str)
     manifest = {
         "drama_id": ctx.drama_id, "dataset_version": DATASET_VERSION, "skyscript_version": _skyscript_version(),
@@ -215,7 +220,8 @@ def write_card(ctx: StepContext, out: Path, written: dict[str, int]) -> dict[str
         "models": models,
         "statistics": {k: v for k, v in stats.items() if not k.startswith("_")},
         "rows": written,
-        "files": {f: {"sha256": sha256_file(out / f), "bytes": (out / f).stat().st_size} for f in sorted(files)},
+        "ownership": OWNERSHIP,  # ``files`` is exactly what this export wrote: a re-export replaces these
+        "files": {f: {"sha256": sha256_file(where[f]), "bytes": where[f].stat().st_size} for f in sorted(files)},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     return {"README.md": 1, "plots/": len(plots), "manifest.json": len(files)}

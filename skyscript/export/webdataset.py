@@ -28,9 +28,7 @@ def write_webdataset(ctx: StepContext, out: Path, maxcount: int = 10000) -> dict
         return {}
 
     folder = out / "webdataset"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob(f"{ctx.drama_id}-*.tar"):
-        old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)  # a fresh staging folder: no shards of an earlier export in it
     n = 0
     with ctx.db.session() as s:
         episodes = [e.id for e in lineage.episodes_of(s, ctx.drama_id)]

@@ -62,14 +62,14 @@ class IngestStep(Step[IngestParams]):
             try:
                 files = list(sources.resolve([uri], self.settings, view.media.scratch))
             except sources.SourceError as exc:
-                detail = str(exc).replace(uri, ids.redact_url(uri))
+                detail = ids.one_line(str(exc).replace(uri, ids.redact_url(uri)))
                 view.log.error("source unreachable: %s", detail)
                 counts["unreachable"] += 1
                 out.losses.append(LossRecord("source", ids.redact_url(uri), "source_unreachable", detail))
                 continue
             for f in files:
                 if isinstance(f, sources.SourceProblem):
-                    detail = f.detail.replace(f.uri, ids.redact_url(f.uri))
+                    detail = ids.one_line(f.detail.replace(f.uri, ids.redact_url(f.uri)))
                     view.log.warning("%s: %s", f.reason, detail)
                     counts["problems"] += 1
                     out.losses.append(LossRecord("source", ids.redact_url(f.uri), f.reason, detail))
@@ -102,7 +102,8 @@ class IngestStep(Step[IngestParams]):
         if holder is not None and holder.source_name != f.name:
             # another file name already holds this id: never merge two sources silently
             ep_id = ids.disambiguated_episode_id(view.drama_id, f.name)
-            log.info("%s maps to the id of %s; ingested as %s", f.name, holder.source_name, ep_id)
+            log.info("%s: file %s maps to the id of %s's file %s, so it gets its own id", ep_id, ids.one_line(f.name),
+                     holder.id, ids.one_line(holder.source_name))
         st = f.path.stat()
         local = sources.source_kind(f.uri) == "file"
         mtime_ns = st.st_mtime_ns if local else None
@@ -111,17 +112,17 @@ class IngestStep(Step[IngestParams]):
             old is not None and local and not rehash and old.raw_key and old.content_digest
             and old.source_uri == ids.redact_url(f.uri) and old.size_bytes == st.st_size and old.source_mtime_ns == mtime_ns
         ):
-            log.info("%s unchanged (same path, size and mtime), skipped without hashing", f.name)
+            log.info("%s unchanged (same path, size and mtime), skipped without hashing", ep_id)
             return "unchanged", None, None
         digest = "sha256:" + ids.sha256_file(f.path)
         if old is not None and old.content_digest == digest and old.raw_key:
-            log.info("%s unchanged (%s), skipped", f.name, digest[:19])
+            log.info("%s unchanged (%s), skipped", ep_id, digest[:19])
             if local and old.source_mtime_ns != mtime_ns:  # touched, same content: next time no hashing
                 return "touched", {"id": ep_id, "source_mtime_ns": mtime_ns}, None
             return "unchanged", None, None
         other = seen.get(digest)
         if other is not None and other != ep_id:
-            log.warning("%s has the same content as episode %s, skipped", f.name, other)
+            log.warning("%s (file %s) has the same content as episode %s, skipped", ep_id, ids.one_line(f.name), other)
             return "duplicate", None, None
         raw_key = keys.raw_video(ep_id, Path(f.name).suffix or ".bin")
         seen[digest] = ep_id
@@ -136,5 +137,5 @@ class IngestStep(Step[IngestParams]):
         )
         if st.st_size == 0:
             return "empty", row, ObjectRecord(Area.private, raw_key, path=f.path)
-        log.info("%s ingested as %s (%d bytes)", f.name, ep_id, st.st_size)
+        log.info("%s ingested from file %s (%d bytes)", ep_id, ids.one_line(f.name), st.st_size)
         return "new", row, ObjectRecord(Area.private, raw_key, path=f.path)

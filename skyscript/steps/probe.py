@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from skyscript.config import ScanSettings
+from skyscript.ids import one_line
 from skyscript.steps.base import RowUpdate, Step, StepOutput
 from skyscript.steps.view import EpisodeView
 
@@ -26,7 +27,7 @@ class ProbeStep(Step[ScanSettings]):
 
         ep = view.episode
         with view.media.raw_video(ep.raw_key) as path:
-            info = probe(path, ep.source_name, min_side=params.min_side)  # BadInput: the runner quarantines
+            info = probe(path, one_line(ep.source_name), min_side=params.min_side)  # BadInput: the runner quarantines
         fields: dict[str, Any] = dict(
             status="ok", error=None, fps=info.fps, frame_count=info.frame_count, width=info.width, height=info.height,
             duration_s=info.duration_s, codec=info.codec, start_pts_frames=info.start_pts_frames,

@@ -36,7 +36,7 @@ class ScanStep(Step[ScanSettings]):
         ep = view.episode
         episode_id = ep.id
         keys = ids.Keys(view.drama_id)
-        raw_key, name, probed = ep.raw_key, ep.source_name, ep.frame_count
+        raw_key, name, probed = ep.raw_key, ids.one_line(ep.source_name), ep.frame_count  # name: for messages
         objects: list[ObjectRecord] = []
         with tempfile.TemporaryDirectory(prefix="scan-", dir=view.media.scratch) as tmp, view.media.raw_video(raw_key) as path:
             result = scan_video(path, vs, Path(tmp), label=name, log=log)

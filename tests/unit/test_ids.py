@@ -37,3 +37,20 @@ def test_titles_a_slug_cannot_keep_stay_apart() -> None:
     assert episode_id("d", "Megamind.avi") == "d--megamind"  # plain names keep their readable id
     assert episode_id("d", "Ep 01.mp4") == "d--ep-01"
     assert disambiguated_episode_id("d", "clash.mkv") != disambiguated_episode_id("d", "clash.mp4")
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("ep01.mp4", "ep01.mp4"),
+    ("第一集.mp4", "第一集.mp4"),  # readable titles stay readable
+    ("ep\n01.mp4", "ep\\n01.mp4"),
+    ("ep\r\n01\t.mp4", "ep\\r\\n01\\t.mp4"),
+    ("a\x1b[31mred", "a\\x1b[31mred"),  # a terminal escape sequence
+    ("a\u2028b\x85c", "a\\u2028b\\x85c"),  # separators str.splitlines breaks on
+    ("evil\u202egpj.mp4", "evil\\u202egpj.mp4"),  # a right-to-left override
+    ("bytes\udcff.mp4", "bytes\\udcff.mp4"),  # an undecodable byte of a file name (surrogateescape)
+])
+def test_one_line_escapes_what_would_break_or_forge_a_line(raw: str, shown: str) -> None:
+    assert ids.one_line(raw) == shown
+    assert ids.one_line(shown) == shown  # idempotent
+    assert len(shown.splitlines()) == 1
+    shown.encode("utf-8")  # printable on a UTF-8 stream

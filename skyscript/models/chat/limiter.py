@@ -11,11 +11,15 @@ decrease), with queueing latency as the early congestion signal, as TCP Vegas an
 concurrency-limits do:
 
 * it starts at ``initial`` (1 request in flight);
-* it grows by one after a full *round* at the current limit: as many answers as the limit, all
-  from requests started since the limit last changed, none slower than ``hold`` times the best
-  recent latency, and the limit in use (one of them started with as many in flight as allowed).
-  Judging a whole round matters: of two requests sent together to a serial server one answers as
-  fast as if it were alone, and only the other shows the queueing;
+* after a full *round* at the current limit it grows: as many answers as the limit, all from
+  requests started since the limit last changed, none slower than ``hold`` times the best recent
+  latency, and the limit in use (one of them started with as many in flight as allowed). Judging a
+  whole round matters: of two requests sent together to a serial server one answers as fast as if
+  it were alone, and only the other shows the queueing;
+* it grows by one per round while below ``SLOW_START_FROM`` (4), where a serial server shows
+  itself one step at a time, then doubles per round until the first decrease (TCP's slow start):
+  1, 2, 3, 4, 8, 16 takes 18 answers to reach 16, where growing by one takes 120, more than an
+  episode's requests. After a decrease it grows by one per round again;
 * an answer slower than ``tolerance`` times the best of the last ``window`` answers is queueing:
   the limit shrinks by a quarter; one between ``hold`` and ``tolerance`` restarts the round;
 * a timeout, HTTP 429 or 503 is overload: the limit halves;
@@ -38,6 +42,7 @@ from typing import Callable, Literal
 
 Outcome = Literal["ok", "overload", "error"]
 
+SLOW_START_FROM = 4  # below this the limit grows by one per round, from it it doubles until the first decrease
 PROMPT_TOKEN_ALLOWANCE = 16  # latency per (completion tokens + this): short answers still carry prefill
 
 
@@ -68,6 +73,7 @@ class AdaptiveLimiter:
         self.peak_in_flight = 0
         self.decreases = 0
         self.increases = 0
+        self.slow_start = adaptive  # double per round until the first sign of congestion
         self._issued = 0
         self._changed_at = 0  # tickets with a higher seq were issued after the limit last changed
         self._decreased_at = -1
@@ -117,6 +123,7 @@ class AdaptiveLimiter:
         if ticket.seq <= self._decreased_at:
             return  # this request was already in flight when the limit last shrank
         self.limit = max(1.0, self.limit * factor)
+        self.slow_start = False
         self._decreased_at = self._issued
         self.decreases += 1
         self._changed()
@@ -141,6 +148,7 @@ class AdaptiveLimiter:
         self._round += 1
         self._round_in_use |= ticket.in_flight >= self.current
         if self._round >= self.current and self._round_in_use and self.limit < self.max_limit:
-            self.limit = min(float(self.max_limit), self.limit + 1.0)
+            grown = self.limit * 2 if self.slow_start and self.limit >= SLOW_START_FROM else self.limit + 1.0
+            self.limit = min(float(self.max_limit), grown)
             self.increases += 1
             self._changed()

@@ -10,7 +10,12 @@ Script entries, one per attempt (the last one repeats):
 Server behaviours a real server has: ``served`` (what ``GET /v1/models`` lists; ``None``: no such
 route, 404), ``pinned`` (a request naming another model gets HTTP 400, as ``transformers serve
 DIR`` answers), ``serial`` (one request generates at a time, the others queue, as ``transformers
-serve`` without continuous batching does), ``api_key`` (other keys get 401).
+serve`` without continuous batching does), ``capacity`` (up to that many generate at once at the
+same latency and the rest queue, as a batching server with a full batch does), ``api_key`` (other
+keys get 401).
+
+What it observes: ``max_in_flight`` (the most chat requests it held at once, queued ones included)
+and :meth:`mean_in_flight` (held requests averaged over time since :meth:`reset_window`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Union
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a client opening 16+ connections at once must not hit the backlog (SYN retry: 1 s)
 
 
 @dataclass(frozen=True)
@@ -74,12 +84,17 @@ class StandinOpenAI:
     served: list[str] | None = None
     pinned: str | None = None
     serial: bool = False
+    capacity: int | None = None
     api_key: str | None = None
     model_list_calls: int = 0
     _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _generate: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _slots: threading.Semaphore | None = None
+    _window_start: float = 0.0
+    _last_change: float = 0.0
+    _area: float = 0.0  # in-flight requests x seconds since the window started
     on_request: Callable[[Recorded], None] | None = None
 
     @property
@@ -87,6 +102,30 @@ class StandinOpenAI:
         assert self._server is not None
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    def _count(self, delta: int) -> None:
+        """One request more (or fewer) in flight; called with ``_lock`` held."""
+        now = time.monotonic()
+        self._area += self._in_flight * (now - self._last_change)
+        self._last_change = now
+        self._in_flight += delta
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def reset_window(self) -> None:
+        """Observe afresh from now: the peak and the time-averaged in-flight count."""
+        with self._lock:
+            now = time.monotonic()
+            self._window_start = self._last_change = now
+            self._area = 0.0
+            self.max_in_flight = self._in_flight
+
+    def mean_in_flight(self) -> float:
+        """Requests held (generating or queued), averaged over the time since :meth:`reset_window`."""
+        with self._lock:
+            now = time.monotonic()
+            span = now - self._window_start
+            area = self._area + self._in_flight * (now - self._last_change)
+            return area / span if span > 0 else 0.0
 
     def script_image(self, jpeg: bytes, *actions: Action) -> None:
         self.by_image[image_key(jpeg)] = list(actions)
@@ -179,8 +218,7 @@ class StandinOpenAI:
                 rec.key = key
                 with standin._lock:
                     standin.requests.append(rec)
-                    standin._in_flight += 1
-                    standin.max_in_flight = max(standin.max_in_flight, standin._in_flight)
+                    standin._count(+1)
                 try:
                     if isinstance(action, Fail):
                         payload = json.dumps({"error": action.body}).encode()
@@ -198,6 +236,9 @@ class StandinOpenAI:
                         if standin.serial:
                             with standin._generate:
                                 time.sleep(action.seconds)
+                        elif standin._slots is not None:
+                            with standin._slots:
+                                time.sleep(action.seconds)
                         else:
                             time.sleep(action.seconds)
                     answer = {
@@ -210,10 +251,11 @@ class StandinOpenAI:
                     self._send(200, json.dumps(answer).encode())
                 finally:
                     with standin._lock:
-                        standin._in_flight -= 1
+                        standin._count(-1)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._slots = threading.Semaphore(self.capacity) if self.capacity else None
+        self.reset_window()
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 

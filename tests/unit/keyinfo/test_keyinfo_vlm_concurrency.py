@@ -32,17 +32,30 @@ def wave(lim: AdaptiveLimiter, clock: FakeClock, seconds: list[float], tokens: i
         lim.release(t, "ok", tokens)  # type: ignore[arg-type]
 
 
-def test_grows_by_one_per_full_round_without_queueing() -> None:
+def test_grows_by_one_to_four_then_doubles_per_full_round_without_queueing() -> None:
     clock = FakeClock()
-    lim = AdaptiveLimiter(4, clock=clock)
+    lim = AdaptiveLimiter(16, clock=clock)
     assert lim.current == 1
-    for expected in (2, 3, 4, 4):
+    for expected in (2, 3, 4, 8, 16, 16):
         wave(lim, clock, [1.0] * lim.current)
         assert lim.current == expected
+    assert lim.increases == 5 and lim.slow_start
     lone = AdaptiveLimiter(4, initial=2, clock=clock)
     for _ in range(5):  # one request at a time says nothing about two at a time
         wave(lone, clock, [1.0])
     assert lone.current == 2
+
+
+def test_after_the_first_queueing_it_grows_by_one() -> None:
+    clock = FakeClock()
+    lim = AdaptiveLimiter(32, initial=8, clock=clock)
+    wave(lim, clock, [1.0] * 8)
+    assert lim.current == 16
+    wave(lim, clock, [1.0] * 12 + [2.0] * 4)  # a server that batches 12: the last four queue
+    assert lim.current == 12 and lim.decreases == 1 and not lim.slow_start
+    for expected in (13, 14):
+        wave(lim, clock, [1.0] * lim.current)
+        assert lim.current == expected
 
 
 def test_a_serial_server_round_does_not_grow() -> None:

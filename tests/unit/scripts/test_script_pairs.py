@@ -107,6 +107,29 @@ def test_n_restorations_with_faults_give_n_minus_rejected_pairs_and_a_loss_row_e
     assert {sid: _shard(c, sid) for sid in sids} == pairs
 
 
+def test_the_endpoints_concurrency_is_kept_in_flight_across_scripts(
+    ctx: StepContext, tmp_path: Path, llm: ScriptLLM
+) -> None:
+    """Unset ``pairs.concurrency``: the LLM endpoint's concurrency bounds the step, and the three
+    scripts' two restorations each are in flight together (one pool for the drama, not a pool per
+    script that waits for the script's last answer)."""
+    sids = drama_with_scripts(ctx, tmp_path)
+    llm.delay_s = 0.3
+    c = _configure(ctx, llm, 2)
+    c.settings.llm.concurrency = 6
+    c.settings.llm.adaptive_concurrency = False
+    res = run_step(ScriptPairsStep(), c, None)
+    assert res.status == "success", res.error
+    assert res.counts["pairs"] == 6 and len(llm.requests) == 6
+    assert llm.max_in_flight == 6
+    assert [[p["restoration_index"] for p in _shard(c, sid)] for sid in sids] == [[0, 1]] * 3
+    c.settings.llm.concurrency = 4  # the endpoint's limit bounds a larger pool
+    c.params["script_pairs"].update(restorations=4, concurrency=8)
+    llm.reset_window()
+    res = run_step(ScriptPairsStep(), c, None)
+    assert res.status == "success" and res.counts["llm_calls"] == 6 and llm.max_in_flight == 4
+
+
 def test_no_llm_configured_means_no_restorations(ctx: StepContext, tmp_path: Path) -> None:
     drama_with_scripts(ctx, tmp_path, keyinfo=False)
     res = run_step(ScriptPairsStep(), ctx, None)
