@@ -163,19 +163,24 @@ def run(ctx: click.Context, sources: tuple[str, ...], drama_id: str, steps: str 
     finally:
         bar.close()
     gate = None
+    unpublished = None
     if not summary.failed or summary.loss is not None:
         # the same gate and reports as the drama DAG: loss report, audit page, Data Docs
         from skyscript.audit.publish import publish_drama_reports
         from skyscript.quality.gate import run_loss_gate
+        from skyscript.store import StoreError
 
-        gate = run_loss_gate(sctx, run_id=summary.dag_run_id)
-        publish_drama_reports(settings, drama_id)
-    _print_summary(summary, settings, gate)
+        try:
+            gate = run_loss_gate(sctx, run_id=summary.dag_run_id)
+            publish_drama_reports(settings, drama_id)
+        except StoreError as exc:  # the store went away during the run: the summary still says what happened
+            unpublished = str(exc).splitlines()[0]
+    _print_summary(summary, settings, gate, unpublished)
     sctx.db.dispose()
-    sys.exit(0 if summary.ok and (gate is None or gate.passed) else 1)
+    sys.exit(0 if summary.ok and unpublished is None and (gate is None or gate.passed) else 1)
 
 
-def _print_summary(summary: Any, settings: Settings, gate: Any = None) -> None:
+def _print_summary(summary: Any, settings: Settings, gate: Any = None, unpublished: str | None = None) -> None:
     loss = summary.loss
     click.echo(f"drama {summary.drama_id}  run {summary.dag_run_id}")
     if loss is not None:
@@ -196,6 +201,8 @@ def _print_summary(summary: Any, settings: Settings, gate: Any = None) -> None:
         click.echo(f"  loss gate: {'pass' if gate.passed else 'FAIL'}  report public/{gate.report_key}")
         for f in gate.failures:
             click.echo(f"    {one_line(str(f))}")
+    if unpublished is not None:
+        click.echo(f"  reports not written: {one_line(unpublished)}")
     click.echo(f"  lineage database: {redact_url(settings.database_url or '')}")
     click.echo(f"  object store:     {redact_url(settings.store_url or '')}")
 

@@ -114,7 +114,7 @@ def s3_server() -> Iterator["SeaweedS3"]:
             pytest.fail(str(exc))
         pytest.skip(str(exc))
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture

@@ -152,31 +152,51 @@ def _run_leased(
 ) -> StepResult:
     params = resolve_params(step, ctx.settings, ctx.params)
     params_json = params.model_dump(mode="json")
-    with ctx.db.session() as s:
-        if episode_id is not None:
-            ep = s.get(Episode, episode_id)
-            if ep is None:
-                raise LookupError(f"no episode {episode_id!r} in the lineage database (run ingest first)")
-            if ep.drama_id != ctx.drama_id:
-                raise LookupError(f"episode {episode_id!r} belongs to drama {ep.drama_id!r}, not {ctx.drama_id!r}")
-            if ep.status == "quarantined" and step.name not in ("ingest", "probe"):
-                log.warning("skipped: episode is quarantined (%s)", ep.error)
-                return StepResult(step.name, ctx.drama_id, episode_id, "skipped", None, error=ep.error)
-        run_id = lineage.start_step_run(
-            s, step=step.name, step_version=step.version, drama_id=ctx.drama_id, episode_id=episode_id,
-            dag_run_id=ctx.dag_run_id, try_number=ctx.try_number, host=socket.gethostname(),
-            params=params_json or None,
-        )
+    run_id: int | None = None
     try:
+        with ctx.db.session() as s:
+            if episode_id is not None:
+                ep = s.get(Episode, episode_id)
+                if ep is None:
+                    raise LookupError(f"no episode {episode_id!r} in the lineage database (run ingest first)")
+                if ep.drama_id != ctx.drama_id:
+                    raise LookupError(f"episode {episode_id!r} belongs to drama {ep.drama_id!r}, not {ctx.drama_id!r}")
+                if ep.status == "quarantined" and step.name not in ("ingest", "probe"):
+                    log.warning("skipped: episode is quarantined (%s)", ep.error)
+                    return StepResult(step.name, ctx.drama_id, episode_id, "skipped", None, error=ep.error)
+            run_id = lineage.start_step_run(
+                s, step=step.name, step_version=step.version, drama_id=ctx.drama_id, episode_id=episode_id,
+                dag_run_id=ctx.dag_run_id, try_number=ctx.try_number, host=socket.gethostname(),
+                params=params_json or None,
+            )
         return _execute(step, ctx, episode_id, run_id, params, params_json, raise_errors, log, kinds)
     except (KeyboardInterrupt, SystemExit) as exc:  # SIGTERM (the CLI turns it into SystemExit) or ^C
-        from skyscript.db.models import StepRun
-
-        with ctx.db.session() as s:
-            row = s.get(StepRun, run_id)
-            if row is not None and row.status == "running":
-                lineage.finish_step_run(s, run_id, "failed", error=f"interrupted ({type(exc).__name__}): the run was stopped")
+        _end_interrupted(ctx, step, episode_id, run_id, exc)
         raise
+
+
+def _end_interrupted(ctx: StepContext, step: Step[Any], episode_id: str | None, run_id: int | None, exc: BaseException) -> None:
+    """Mark the unit's step run interrupted. Without its id (the interruption came while the row
+    was being committed: in the database, not yet returned) it is the unit's running row of this
+    run on this host: the step's lease, held here, admits no other."""
+    from sqlalchemy import select
+
+    from skyscript.db.models import StepRun
+
+    with ctx.db.session() as s:
+        if run_id is not None:
+            ids = [run_id]
+        else:
+            ids = list(s.scalars(select(StepRun.id).where(
+                StepRun.drama_id == ctx.drama_id, StepRun.step == step.name, StepRun.status == "running",
+                StepRun.episode_id.is_(None) if episode_id is None else StepRun.episode_id == episode_id,
+                StepRun.dag_run_id.is_(None) if ctx.dag_run_id is None else StepRun.dag_run_id == ctx.dag_run_id,
+                StepRun.host == socket.gethostname(),
+            )))
+        for rid in ids:
+            row = s.get(StepRun, rid)
+            if row is not None and row.status == "running":
+                lineage.finish_step_run(s, rid, "failed", error=f"interrupted ({type(exc).__name__}): the run was stopped")
 
 
 def _execute(

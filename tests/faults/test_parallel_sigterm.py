@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fixtures.drama_rows import cli_env, drama_rows, row_diff
 from fixtures.polling import wait_for_row
 
 STEPS = "probe,scan,text"
@@ -47,3 +48,12 @@ def test_sigterm_stops_the_workers_and_frees_every_lease(tmp_path: Path, sample_
     with sqlite3.connect(home / "lineage.db") as db:
         done = db.execute("select count(distinct episode_id) from step_run where step = 'text' and status = 'success'").fetchone()
     assert done == (2,)
+    # the same rows as a run that was never stopped
+    clean = subprocess.run(_cmd(src), check=False, env=_env(tmp_path / "clean"), capture_output=True, text=True, timeout=300)
+    assert clean.returncode == 0, clean.stdout + clean.stderr[-2000:]
+    want = drama_rows(cli_env(tmp_path / "clean"), "jobs-term", tmp_path / "clean-export")
+    got = drama_rows(cli_env(home), "jobs-term", tmp_path / "export")
+    lost, dup = row_diff(want, got)
+    print(f"\nFAULT-TABLE | SIGTERM to run --jobs 2 mid-step | runs 2 | rows {sum(map(len, want.values()))} | lost {lost} | "
+          f"duplicated {dup}")
+    assert got == want

@@ -43,7 +43,7 @@ def test_server_going_away_mid_run_raises_store_unavailable() -> None:
         st.put_bytes(Area.private, "raw/d/e/source.mp4", b"first")
         assert st.get_bytes(Area.private, "raw/d/e/source.mp4") == b"first"
     finally:
-        srv.stop()
+        srv.close()
     t0 = time.monotonic()
     with pytest.raises(StoreUnavailable, match="unreachable"):
         st.put_bytes(Area.private, "raw/d/e/next.mp4", b"second")

@@ -71,6 +71,8 @@ class ScriptLLM(StandinOpenAI):
         text = write(rec.user)
         if fault.startswith("http:"):
             return key, Fail(int(fault.split(":")[1]))
+        if fault.startswith("slow:"):
+            return key, Slow(float(fault.split(":")[1]), text)
         if fault == "jargon":
             text = text.replace("A long pause.", "CLOSE-UP on the door. A long pause.")
         elif fault == "no_name":
