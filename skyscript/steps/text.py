@@ -21,7 +21,7 @@ OCR = Kind(
 
 class TextStep(Step[TextSettings]):
     name = "text"
-    version = "2"  # 2: detection on a 640-px copy, recognition on full-resolution crops
+    version = "2"  # 2: detection on a reduced copy (text.ocr_max_side), recognition on full-resolution crops
     resources = CPU_VIDEO
     reads = ("keyframe.private_key", "private:frames")
     writes = ("ocr", "keyframe.text_area_ratio", "keyframe.has_subtitle")

@@ -107,7 +107,7 @@ def test_the_runner_validates_payloads_and_writes_nothing_from_a_bad_one(ctx: St
 def test_parameters_come_from_settings_overrides_and_are_checked(ctx: StepContext) -> None:
     from skyscript.steps.text import TextStep
 
-    assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 640  # type: ignore[attr-defined]
+    assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 480  # type: ignore[attr-defined]
     ctx.settings.text.ocr_max_side = 800
     assert resolve_params(TextStep(), ctx.settings, {}).ocr_max_side == 800  # type: ignore[attr-defined]
     p = resolve_params(TextStep(), ctx.settings, {"text.ocr_max_side": "960", "keyinfo.max_tokens": "10"})

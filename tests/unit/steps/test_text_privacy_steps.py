@@ -157,7 +157,7 @@ def test_steps_write_text_masks_and_shot_sizes_and_rerun_cleanly(ctx: StepContex
     with ctx.db.session() as s:
         run = s.get(StepRun, text.step_run_id)
         assert run is not None and run.model_id.startswith("rapidocr 3.")  # type: ignore[union-attr]
-        assert run.weights_digest.startswith("sha256:") and run.params["ocr_max_side"] == 640  # type: ignore[union-attr,index]
+        assert run.weights_digest.startswith("sha256:") and run.params["ocr_max_side"] == 480  # type: ignore[union-attr,index]
         ann = lineage.annotation_of(s, film, "ocr")
         assert ann is not None and ann.source.startswith("rapidocr-") and ann.step_run_id == text.step_run_id
 
