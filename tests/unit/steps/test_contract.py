@@ -167,4 +167,4 @@ def test_steps_prints_the_graph() -> None:
     assert res.exit_code == 0
     assert "after: scan, text" in res.output  # privacy
     assert "annotation kinds: ocr v1 (text), faces v2 (privacy)" in res.output
-    assert "ocr_max_side = 640" in res.output and "[SKYSCRIPT_TEXT__*]" in res.output
+    assert "ocr_max_side = 480" in res.output and "[SKYSCRIPT_TEXT__*]" in res.output
