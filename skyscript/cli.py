@@ -194,7 +194,8 @@ def _print_summary(summary: Any, settings: Settings, gate: Any = None, unpublish
     for ep, reason in sorted(summary.quarantined.items()):
         click.echo(f"  quarantined {ep}: {one_line(reason)}")
     for res in summary.failed:
-        click.echo(f"  FAILED {res.step} on {res.episode_id}: {one_line(str(res.error))}")
+        where = f"on {res.episode_id}" if res.episode_id else "(drama)"
+        click.echo(f"  FAILED {res.step} {where}: {one_line(str(res.error))}")
     for source, why in sorted(summary.unreachable.items()):
         click.echo(f"  UNREACHABLE {one_line(why if source in why else f'{source}: {why}')}")
     if gate is not None:

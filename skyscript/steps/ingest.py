@@ -75,7 +75,14 @@ class IngestStep(Step[IngestParams]):
                     out.losses.append(LossRecord("source", ids.redact_url(f.uri), f.reason, detail))
                     continue
                 counts["files"] += 1
-                outcome, row, obj = self._one(view, keys, f, existing, seen, rehash)
+                try:
+                    outcome, row, obj = self._one(view, keys, f, existing, seen, rehash)
+                except OSError as exc:  # one unreadable file (permissions, gone meanwhile) stops no other
+                    detail = ids.one_line(f"{ids.redact_url(f.uri)} cannot be read: {exc.strerror or exc}")
+                    view.log.warning("source_unreachable: %s", detail)
+                    counts["unreachable"] += 1
+                    out.losses.append(LossRecord("source", ids.redact_url(f.uri), "source_unreachable", detail))
+                    continue
                 if outcome == "touched":
                     assert row is not None
                     out.updates.append(RowUpdate("episode", row["id"], {"source_mtime_ns": row["source_mtime_ns"]}))

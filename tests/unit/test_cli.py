@@ -134,3 +134,18 @@ def test_an_unknown_drama_is_said_not_reported_as_passing(runner: CliRunner, tmp
     assert res.exit_code == 1 and "no drama 'nope'" in res.output and "pass" not in res.output
     res = runner.invoke(cli, ["export", "--drama", "nope", "--out", str(tmp_path / "x")])
     assert res.exit_code == 1 and "no drama 'nope'" in res.output and not (tmp_path / "x").exists()
+
+
+def test_the_run_summary_names_a_failed_drama_step_as_such(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from skyscript.cli import _print_summary
+    from skyscript.config import Settings
+    from skyscript.pipeline import RunSummary
+    from skyscript.steps.base import StepResult
+
+    summary = RunSummary("dd", "local-1", failed=[
+        StepResult("privacy", "dd", "dd--ep01", "failed", 3, error="StoreUnavailable: S3 server\ngone"),
+        StepResult("scenes", "dd", None, "failed", 4, error="ValueError: no shots"),
+    ])
+    _print_summary(summary, Settings(home=tmp_path / "home"))
+    failed = [ln.strip() for ln in capsys.readouterr().out.splitlines() if "FAILED" in ln]
+    assert failed == ["FAILED privacy on dd--ep01: StoreUnavailable: S3 server\\ngone", "FAILED scenes (drama): ValueError: no shots"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,17 @@ from skyscript.db import lineage
 from skyscript.db.models import StepRun
 from skyscript.orchestration.commands import StepInvocation
 from skyscript.orchestration.local import LocalStepRunner, StepProcessError, run_local, step_command
-from skyscript.steps.faults import FAULT_ENV, parse_faults, should_kill
+from skyscript.steps.faults import FAULT_ENV, fault_signals, parse_faults, should_kill
 
 
 def test_parse_faults() -> None:
     assert parse_faults("probe@1, text@2") == {("probe", 1), ("text", 2)}
     with pytest.raises(ValueError, match="STEP@TRY"):
         parse_faults("probe")
+    assert fault_signals("probe@1, text@2:TERM, scan@1:KILL") == {
+        ("probe", 1): signal.SIGKILL, ("text", 2): signal.SIGTERM, ("scan", 1): signal.SIGKILL}
+    with pytest.raises(ValueError, match="KILL"):
+        fault_signals("probe@1:HUP")
 
 
 def test_faults_fire_only_when_asked() -> None:
