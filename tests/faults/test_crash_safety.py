@@ -53,13 +53,6 @@ def _same_as_clean(fault: str, runs: int, clean: Rows, got: Rows) -> bool:
 
 
 @pytest.fixture(scope="module")
-def src(tmp_path_factory: pytest.TempPathFactory, sample_media: Path) -> Path:
-    d = tmp_path_factory.mktemp("src")
-    (d / "Megamind.avi").symlink_to(sample_media / "Megamind.avi")
-    return d
-
-
-@pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory, src: Path) -> Rows:
     home = tmp_path_factory.mktemp("clean")
     assert _run(home, src).returncode == 0

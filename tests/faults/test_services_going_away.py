@@ -70,13 +70,6 @@ def _losses(db_url: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="module")
-def src(tmp_path_factory: pytest.TempPathFactory, sample_media: Path) -> Path:
-    d = tmp_path_factory.mktemp("src")
-    (d / "Megamind.avi").symlink_to(sample_media / "Megamind.avi")
-    return d
-
-
-@pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory, src: Path, pg_server: str, s3_server: SeaweedS3) -> Iterator[tuple[Rows, dict[str, list[str]]]]:
     """Rows and object keys of a clean run of the drama on Postgres + the S3 server."""
     url = _new_database(pg_server)
