@@ -121,7 +121,8 @@ class TextSettings(BaseModel):
 
 
 class FaceSettings(BaseModel):
-    """The face detector the privacy and shot-size steps share (Haar cascades + dlib HOG)."""
+    """The face detector of the privacy step (BlazeFace proposals searched by Haar cascades + dlib HOG);
+    shot size and key information read the faces it writes."""
 
     max_side: int = Field(800, ge=160, description="frames are scaled down to this longest side for face detection")
     min_px: int = Field(20, ge=8, description="smallest face side in pixels at detection scale")

@@ -3,8 +3,8 @@ shot size and the face models of key information: OpenCV's Haar
 cascades (frontal alt2, frontal default, profile both ways), dlib's HOG frontal face
 detector (built into dlib, no weight file) and, unless turned off, MediaPipe's BlazeFace
 (full range, :mod:`skyscript.models.blazeface`), each run as one *pass* over the frame.
-BlazeFace's boxes are masked but not counted: it found the man in the background of Megamind
-frame 35 that no other pass finds, and Messi's small face in messi5.jpg.
+In the exhaustive search BlazeFace's boxes are masked but not counted: it found the man in the
+background of Megamind frame 35 that no other pass finds, and Messi's small face in messi5.jpg.
 
 Two searches (``faces.search``):
 
@@ -358,10 +358,10 @@ class FaceDetector:
     # --- the proposal search: cheap passes over the frame, the classic ones where they fire --------
 
     def _detect_proposals(self, img: np.ndarray) -> list[FaceDetection]:
-        """BlazeFace (whole reduced frame and two tiles) and one frontal cascade swept over a small
-        copy propose faces; each proposal's neighbourhood is then cut from the full frame, scaled so
-        the face is about ``roi_face_px`` high, and searched by dlib and every cascade pass with
-        window sizes around the proposal's. The costly passes thus run on a few small crops instead
+        """BlazeFace (whole reduced frame and two tiles; with ``sweep_side`` also the first frontal
+        cascade over a small copy) proposes faces; each proposal's neighbourhood is then cut from the
+        full frame, scaled so the face is about ``roi_face_px`` high, and searched by dlib and the
+        frontal cascades with window sizes around the proposal's. The costly passes thus run on a few small crops instead
         of the whole frame at every scale (measured: 1.3 s of the exhaustive search per 720p
         keyframe against about 0.06 s); what they find there is what face counting and the
         agreement rules of the module docstring work on, as in the exhaustive search."""
@@ -468,9 +468,8 @@ class FaceDetector:
         # the passes whose agreement rules were measured (see the module docstring)
         proposals = self.search == "proposals"
         if proposals:
-            # the classic passes searched only around proposals, where they fire more readily (on
-            # hair beside a face, Megamind decode frame 49): a face needs BlazeFace's proposal and
-            # a classic pass agreeing, or a confident dlib score
+            # the classic passes ran only where BlazeFace proposed a face, at the face's scale: a
+            # face needs BlazeFace and a classic pass to agree, or a confident dlib score
             counted = [d for d in detections if not d.detector.endswith("-sweep")]
         else:
             counted = [d for d in detections if not d.detector.startswith("blazeface")]
