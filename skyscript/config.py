@@ -137,11 +137,8 @@ class FaceSettings(BaseModel):
     )
     search: Literal["proposals", "exhaustive"] = Field(
         "proposals",
-        description="proposals: BlazeFace and a coarse cascade sweep propose faces, dlib and the cascades search only "
+        description="proposals: BlazeFace proposes faces, dlib and the cascades search only "
                     "around them (about 20x less CPU); exhaustive: every pass over the whole frame at every scale",
-    )
-    sweep_side: int = Field(
-        0, ge=0, description="proposal search: also sweep the first frontal cascade over a copy this long (about 40 ms more per frame); 0: off"
     )
     roi_face_px: int = Field(60, ge=30, description="a proposal's neighbourhood is scaled so the face is about this high")
     roi_margin: float = Field(0.4, ge=0, le=3, description="neighbourhood searched around a proposal, in face sizes each side")

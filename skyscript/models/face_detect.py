@@ -252,7 +252,6 @@ class FaceDetector:
         neural: str = "full",
         neural_min_score: float = 0.5,
         search: str = "proposals",
-        sweep_side: int = 0,
         roi_face_px: int = 60,
         roi_margin: float = 0.4,
     ) -> None:
@@ -261,7 +260,6 @@ class FaceDetector:
         if search == "proposals" and neural == "none":
             raise ValueError("the proposal search needs the neural pass (faces.neural 'full' or 'short')")
         self.search = search
-        self.sweep_side = sweep_side
         self.roi_face_px = roi_face_px
         self.roi_margin = roi_margin
         self.folder = folder or cascade_dir()
@@ -308,7 +306,7 @@ class FaceDetector:
             max_side=faces.max_side, min_px=faces.min_px, min_skin=faces.min_skin,
             dlib_min_score=faces.dlib_min_score, dlib_confirm=faces.dlib_confirm,
             neural=faces.neural, neural_min_score=faces.neural_min_score,
-            search=faces.search, sweep_side=faces.sweep_side, roi_face_px=faces.roi_face_px, roi_margin=faces.roi_margin,
+            search=faces.search, roi_face_px=faces.roi_face_px, roi_margin=faces.roi_margin,
         )
 
     @property
@@ -344,7 +342,7 @@ class FaceDetector:
             "neural": self._neural.variant if self._neural is not None else "none",
             "neural_min_score": self.neural_min_score,
             "face_search": self.search,
-            **({"sweep_side": self.sweep_side, "roi_face_px": self.roi_face_px, "roi_margin": self.roi_margin}
+            **({"roi_face_px": self.roi_face_px, "roi_margin": self.roi_margin}
                if self.search == "proposals" else {}),
         }
 
@@ -358,8 +356,7 @@ class FaceDetector:
     # --- the proposal search: cheap passes over the frame, the classic ones where they fire --------
 
     def _detect_proposals(self, img: np.ndarray) -> list[FaceDetection]:
-        """BlazeFace (whole reduced frame and two tiles; with ``sweep_side`` also the first frontal
-        cascade over a small copy) proposes faces; each proposal's neighbourhood is then cut from the
+        """BlazeFace (whole reduced frame and two tiles) proposes faces; each proposal's neighbourhood is then cut from the
         full frame, scaled so the face is about ``roi_face_px`` high, and searched by dlib and the
         frontal cascades with window sizes around the proposal's. The costly passes thus run on a few small crops instead
         of the whole frame at every scale (measured: 1.3 s of the exhaustive search per 720p
@@ -369,8 +366,6 @@ class FaceDetector:
         scaled = fit_max_side(img, self.max_side)
         out = [FaceDetection(scaled.to_full(box), self._neural.name, score)
                for box, score in self._neural.detect(scaled.image, tiles=True)]
-        if self.sweep_side:
-            out += self._sweep(img)
         H, W = img.shape[:2]
         for group in cluster_boxes([d.xyxy for d in out], min_overlap=0.3):
             members = [out[i].xyxy for i in group]
@@ -382,18 +377,6 @@ class FaceDetector:
             roi = (max(0, int(x0)), max(0, int(y0)), min(W, int(np.ceil(x1))), min(H, int(np.ceil(y1))))
             out += self._search_roi(img, roi, side)
         return out
-
-    def _sweep(self, img: np.ndarray) -> list[FaceDetection]:
-        """The first frontal cascade over a copy scaled to ``sweep_side``: frontal faces BlazeFace
-        does not propose. Off by default: at 320 to 480 px it costs 40 to 95 ms per 720p frame and
-        still misses the blurred background face the exhaustive search finds (Megamind decode
-        frame 123)."""
-        name, cascade, _ = self._cascades[0]
-        small = fit_max_side(img, self.sweep_side)
-        grey = cv2.equalizeHist(cv2.cvtColor(small.image, cv2.COLOR_BGR2GRAY))
-        rects = cascade.detectMultiScale(grey, scaleFactor=self.scale_factor, minNeighbors=3, minSize=(18, 18))
-        return [FaceDetection(small.to_full((float(x), float(y), float(x + w), float(y + h))), f"{name}-sweep", 0.0)
-                for x, y, w, h in np.asarray(rects).reshape(-1, 4)]
 
     def _search_roi(self, img: np.ndarray, roi: tuple[int, int, int, int], side: float) -> list[FaceDetection]:
         rx0, ry0, rx1, ry1 = roi
@@ -470,7 +453,7 @@ class FaceDetector:
         if proposals:
             # the classic passes ran only where BlazeFace proposed a face, at the face's scale: a
             # face needs BlazeFace and a classic pass to agree, or a confident dlib score
-            counted = [d for d in detections if not d.detector.endswith("-sweep")]
+            counted = detections
         else:
             counted = [d for d in detections if not d.detector.startswith("blazeface")]
         dlib_boxes = [d.xyxy for d in counted if d.detector == DLIB_PASS]
