@@ -3,27 +3,18 @@ server observes of the real VLM and LLM client paths, counted, never timed."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fixtures.bench import load_bench
 from skyscript.config import Settings
-
-PATH = Path(__file__).resolve().parents[2] / "bench" / "bench_clients.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_clients", PATH)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["bench_clients"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("bench_clients")
 
 
 @pytest.fixture
