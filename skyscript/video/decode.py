@@ -46,6 +46,7 @@ class DecodeReport:
 
     frames: int = 0
     error: str | None = None  # an FFmpeg error that ended decoding early (tolerated)
+    tail_error: str | None = None  # an error on the file's last packet only: a cut-off file
     first_time: float | None = None  # the first and last decoded frames' timestamps, seconds
     last_time: float | None = None
 
@@ -67,11 +68,11 @@ class DecodeReport:
 _END = object()
 
 
-def open_stream(path: str | Path, label: str | None = None, threads: int = 0) -> tuple[Any, Any, StreamInfo]:
+def open_stream(path: str | Path, label: str | None = None, threads: int = 1) -> tuple[Any, Any, StreamInfo]:
     """Open the container and its first video stream (the one way the project opens a video:
     the probe and the decoder both use it); BadInput when that is impossible. ``threads``: the
-    decoder's threads, 0 for FFmpeg's choice (frame threads on every core: the least wall time,
-    about 10 % more CPU than one thread)."""
+    decoder's threads, 1 by default (the least CPU), 0 for FFmpeg's choice (frame threads on
+    every core: the least wall time, about 10 % more CPU)."""
     import av
 
     path = Path(path)
@@ -121,11 +122,32 @@ def header_duration_s(container: Any, stream: Any) -> float:
     return 0.0
 
 
-def _produce(container: Any, stream: Any, out: "queue.Queue[Any]", stop: threading.Event, report: DecodeReport) -> None:
+def _decode(container: Any, stream: Any, report: DecodeReport) -> Iterator[Any]:
+    """Decode packet by packet. An FFmpeg error on a packet is held until the next packet: when
+    data follows, the stream is damaged there and decoding stops with ``report.error`` set;
+    when nothing follows, the error was the file's last, partial packet (a download cut off
+    mid-packet), which is a short file, not a damaged one: ``report.tail_error`` notes it and
+    :func:`check_complete` judges the count. A single-threaded decoder reports that partial
+    packet at once, FFmpeg's frame threads swallow it; both end the same way here."""
     import av
 
+    held: str | None = None
+    for packet in container.demux(stream):
+        if held is not None and packet.size:
+            report.error = held
+            return
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            held = held or f"{type(exc).__name__}: {exc}"
+            continue
+        yield from frames
+    report.tail_error = held
+
+
+def _produce(container: Any, stream: Any, out: "queue.Queue[Any]", stop: threading.Event, report: DecodeReport) -> None:
     try:
-        for frame in container.decode(stream):
+        for frame in _decode(container, stream, report):
             while not stop.is_set():
                 try:
                     out.put(frame, timeout=0.1)
@@ -134,9 +156,7 @@ def _produce(container: Any, stream: Any, out: "queue.Queue[Any]", stop: threadi
                     continue
             if stop.is_set():
                 return
-    except av.error.FFmpegError as exc:
-        report.error = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+    except Exception as exc:  # noqa: BLE001 - a demuxer error; handed to the consumer via the report
         report.error = f"{type(exc).__name__}: {exc}"
     finally:
         while True:
@@ -155,7 +175,7 @@ def iter_frames(
     threaded: bool = True,
     queue_size: int = 8,
     label: str | None = None,
-    threads: int = 0,
+    threads: int = 1,
 ) -> Iterator[tuple[int, "av.VideoFrame", StreamInfo]]:
     """Yield ``(decode_index, frame, info)`` for every decodable frame.
 
@@ -186,10 +206,10 @@ def iter_frames(
             import av
 
             try:
-                for frame in container.decode(stream):
+                for frame in _decode(container, stream, report):
                     yield report.frames, frame, info
                     report.count(frame)
-            except av.error.FFmpegError as exc:
+            except av.error.FFmpegError as exc:  # a demuxer error
                 report.error = f"{type(exc).__name__}: {exc}"
     finally:
         container.close()
@@ -212,7 +232,8 @@ def check_complete(report: DecodeReport, info: StreamInfo, min_ratio: float, nam
     if report.error and not enough:
         raise BadInput("decode_error", f"{name}: decoding failed after frame {report.frames} ({promised}): {report.error}")
     if not enough:
-        raise BadInput("truncated", f"{name}: {report.frames} frames decode, {promised}")
+        cut = f" (its last packet is cut off: {report.tail_error})" if report.tail_error else ""
+        raise BadInput("truncated", f"{name}: {report.frames} frames decode, {promised}{cut}")
 
 
 def pure_decode(path: str | Path, *, to_bgr: bool = False, threaded: bool = False) -> int:
