@@ -145,11 +145,13 @@ class OfflineFaceBackend:
         boxes = [clip_box(box, w, h) for box, _ in dlib_hog_faces(self._detector, image, up, self.min_score)]
         return sorted((b for b in boxes if b is not None), key=lambda b: (b[0], b[1]))
 
-    def _chip(self, image: np.ndarray, box: FaceBox, size: int) -> np.ndarray:
+    def _chips(self, image: np.ndarray, box: FaceBox, sizes: Sequence[int]) -> list[np.ndarray]:
+        """The face aligned on its five landmarks (found once), cut out at each of ``sizes``."""
         dlib = self._dlib
         rect = dlib.rectangle(box[0], box[1], box[2] - 1, box[3] - 1)
         shape = self._landmarks(image, rect)
-        return np.asarray(dlib.extract_image_chip(image, dlib.get_face_chip_details(shape, size, 0.2)), dtype=np.uint8)
+        return [np.asarray(dlib.extract_image_chip(image, dlib.get_face_chip_details(shape, size, 0.2)), dtype=np.uint8)
+                for size in sizes]
 
     @staticmethod
     def _ag_input(chip: np.ndarray) -> np.ndarray:
@@ -187,8 +189,9 @@ class OfflineFaceBackend:
         gray_padded = cv2.copyMakeBorder(gray, FER_PAD, FER_PAD, FER_PAD, FER_PAD, cv2.BORDER_CONSTANT, value=border)
         out = []
         for box in boxes:
-            age_p = self._age.run(None, {"images": self._ag_input(self._chip(image, box, 64))})[0][0]
-            gen_p = self._gender.run(None, {"images": self._ag_input(self._chip(image, box, 32))})[0][0]
+            age_chip, gender_chip = self._chips(image, box, (64, 32))
+            age_p = self._age.run(None, {"images": self._ag_input(age_chip)})[0][0]
+            gen_p = self._gender.run(None, {"images": self._ag_input(gender_chip)})[0][0]
             emo = self._emotion_scores(gray_padded, box)
             female, male = float(gen_p[0]), float(gen_p[1])
             out.append(

@@ -8,7 +8,10 @@ no quality measure and no JPEG. After the pass, :func:`select_keyframes` assesse
 (quality at the analysis width, verdict, dHash) only as far as the choice needs them, and only
 the chosen ones are converted and encoded (:meth:`CandidatePool.write`). Memory stays bounded
 whatever the episode's length: past ``memory_bytes`` of held pictures the oldest candidates are
-measured and JPEG-encoded to the spill folder at once, and their pictures let go.
+measured and their pictures written to the spill folder as the decoder's raw planes (a copy, no
+conversion: about 0.2 ms a 720p picture against 4 ms for a JPEG, and most spilled candidates are
+never chosen), read back only if chosen; a pixel format PyAV cannot turn back into a frame is
+JPEG-encoded at once instead.
 
 :func:`select_keyframes` takes for each shot ``keyframes_per_shot`` stretches and the best
 candidate of each (valid before invalid, then sharpest), skips frames inside transitions and
@@ -97,6 +100,7 @@ class CandidatePool:
         self.candidates: list[Candidate] = []
         self.spilled = 0  # candidates encoded early because the memory budget was reached
         self._held: dict[int, tuple[Candidate, Any, int]] = {}  # frame index -> (candidate, frame, bytes)
+        self._raw: dict[int, tuple[Path, str]] = {}  # frame index -> (spilled planes, pixel format)
         self._held_bytes = 0
         self._start = 0
         self._best: tuple[int, float, Any] | None = None
@@ -127,12 +131,23 @@ class CandidatePool:
                 self._encode(c, self._frame_of(c))
         self._held.clear()
         self._held_bytes = 0
+        for path, _fmt in self._raw.values():  # spilled and not chosen
+            path.unlink(missing_ok=True)
+        self._raw.clear()
 
     def _frame_of(self, cand: Candidate) -> Any:
         held = self._held.get(cand.frame_index)
-        if held is None:
+        if held is not None:
+            return held[1]
+        raw = self._raw.pop(cand.frame_index, None)
+        if raw is None:
             raise KeyError(f"frame {cand.frame_index}'s picture is not held by this pool")
-        return held[1]
+        import av
+
+        path, fmt = raw
+        frame = av.VideoFrame.from_ndarray(np.load(path), format=fmt)
+        path.unlink(missing_ok=True)
+        return frame
 
     def _measure_frame(self, cand: Candidate, frame: Any) -> None:
         gray = self._to_grey(frame)
@@ -152,9 +167,24 @@ class CandidatePool:
             old, old_frame, old_size = self._held.pop(oldest)
             if not old.measured:
                 self._measure_frame(old, old_frame)
-            self._encode(old, old_frame)
+            self._spill(old, old_frame)
             self._held_bytes -= old_size
             self.spilled += 1
+
+    def _spill(self, cand: Candidate, frame: Any) -> None:
+        """Write a let-go candidate's picture to disk: its raw planes when PyAV can rebuild the
+        frame from them, else its JPEG."""
+        fmt = getattr(getattr(frame, "format", None), "name", None)
+        try:
+            planes = frame.to_ndarray()
+            if fmt is None or planes.dtype != np.uint8:
+                raise ValueError(fmt)
+        except (AttributeError, ValueError, TypeError):  # not a decoder frame, or a format it cannot copy out
+            self._encode(cand, frame)
+            return
+        path = self.spill_dir / f"f{cand.frame_index:07d}.npy"
+        np.save(path, planes, allow_pickle=False)
+        self._raw[cand.frame_index] = (path, fmt)
 
     def _encode(self, cand: Candidate, frame: Any) -> None:
         import cv2

@@ -99,6 +99,9 @@ def test_a_small_memory_budget_spills_candidates_without_changing_the_choice(cut
     assert pick(tight) == pick(roomy)
     for k in tight.keyframes:
         assert k.jpeg_path is not None and cv2.imread(str(k.jpeg_path)).shape == (144, 256, 3)
+    # spilled pictures went to disk as raw planes and came back unchanged: the same JPEG bytes
+    assert [k.jpeg_path.read_bytes() for k in tight.keyframes] == [k.jpeg_path.read_bytes() for k in roomy.keyframes]
+    assert sorted(p.suffix for p in (tmp_path / "b" / "candidates").iterdir()) == [".jpg"] * len(tight.keyframes)
     # only chosen (or spilled) candidates carry a JPEG: the others were never encoded
     encoded = [c for c in roomy.candidates if c.jpeg_path is not None]
     assert sorted(c.frame_index for c in encoded) == sorted(k.frame_index for k in roomy.keyframes)

@@ -116,3 +116,29 @@ def test_grey_footage_is_not_cut_at_its_gop_boundaries(saturation: float, seed: 
     clip = _grey_clip(tmp_path / "grey2.avi", [30, 120], 40, saturation)
     r = _scan(clip, tmp_path)
     assert [s.span.start for s in r.shots] == [0, 40]
+
+
+@pytest.mark.parametrize("luma_only", [False, True])
+def test_one_pass_score_equals_the_librarys_on_real_footage(sample_media: Path, luma_only: bool) -> None:
+    """The fast content score is PySceneDetect's own, float for float, frame for frame, and the
+    detector reports the same cuts (Megamind at the scan's pass width)."""
+    from scenedetect.detectors import AdaptiveDetector
+
+    from skyscript.video.decode import iter_frames
+    from skyscript.video.shots import adaptive_detector
+
+    kw = dict(adaptive_threshold=3.0, min_scene_len=8, min_content_val=13.5, luma_only=luma_only)
+    ours, theirs = adaptive_detector()(**kw), AdaptiveDetector(**kw)
+    cuts_ours: list[int] = []
+    cuts_theirs: list[int] = []
+    scores = 0
+    for i, frame, _info in iter_frames(sample_media / "Megamind.avi"):
+        small = frame.reformat(width=128, height=72, format="bgr24").to_ndarray()
+        cuts_ours += ours.process_frame(i, small)
+        cuts_theirs += theirs.process_frame(i, small)
+        assert ours._frame_score == theirs._frame_score, i
+        scores += ours._frame_score > 0
+    cuts_ours += ours.post_process(i)
+    cuts_theirs += theirs.post_process(i)
+    assert cuts_ours == cuts_theirs and len(cuts_ours) == 3  # Megamind's four shots
+    assert scores > 200  # the scores compared were real ones, not zeros
