@@ -25,6 +25,19 @@ def test_pixelate_fills_each_cell_with_its_mean() -> None:
         assert np.array_equal(out[ys, xs].reshape(-1, 3), np.tile(expected, (out[ys, xs].size // 3, 1)))
 
 
+@pytest.mark.parametrize(("h", "w", "block", "channels"), [(333, 251, 42, 3), (97, 131, 12, 3), (50, 40, 12, 1), (24, 36, 12, 3), (7, 5, 12, 3)])
+def test_pixelate_matches_cell_means_on_any_shape(h: int, w: int, block: int, channels: int) -> None:
+    rng = np.random.default_rng(h * w)
+    region = rng.integers(0, 256, (h, w, channels) if channels > 1 else (h, w), dtype=np.uint8)
+    out = pixelate(region, block)
+    assert out.shape == region.shape
+    for y in range(0, h, block):
+        for x in range(0, w, block):
+            cell = region[y : y + block, x : x + block].astype(np.float64)
+            want = np.rint(cell.reshape(-1, channels).mean(axis=0)).astype(np.uint8)
+            assert (out[y : y + block, x : x + block].reshape(-1, channels) == want).all(), (y, x)
+
+
 def test_pad_box_grows_and_clips() -> None:
     assert pad_box((100, 100, 200, 150), 0.1, 640, 480) == (90, 95, 210, 155)
     assert pad_box((-20, 400, 50, 500), 0.0, 640, 480) == (0, 400, 50, 480)
