@@ -54,7 +54,10 @@ def run_drama(
     episode, both in this process.
 
     A failing step is recorded (step run + loss row) and the episode's later steps are skipped;
-    the other episodes carry on. A drama step runs when no episode failed outright.
+    the other episodes carry on. The drama steps then run on what the episodes produced, a failed
+    episode or not, so one bad episode does not hold back the drama's characters and scripts; the
+    summary names the failure (``ok`` is false) and a re-run after the fix brings the drama steps
+    up to date. (In Airflow a failed batch task stops the drama tasks: ``none_failed``.)
     """
     pipe = pipeline or registry.PIPELINE
     ctx = replace(ctx, dag_run_id=ctx.dag_run_id or f"local-{uuid.uuid4().hex[:12]}")
