@@ -432,6 +432,7 @@ def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> Non
     """Write the drama's dataset files (episodes/shots/keyframes Parquet, with --frames the masked JPEGs)."""
     from skyscript.db.models import Drama
     from skyscript.export import export_drama
+    from skyscript.export.folder import ExportBusy
 
     sctx = _open(_settings(ctx), drama_id)
     with sctx.db.session() as s:
@@ -440,6 +441,8 @@ def export(ctx: click.Context, drama_id: str, out_dir: str, frames: bool) -> Non
             raise click.ClickException(f"no drama {drama_id!r}: nothing to export (run `skyscript run` first)")
     try:
         written = export_drama(sctx, Path(out_dir), with_frames=frames)
+    except ExportBusy as exc:
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:  # a full disk, a folder not writable: the previous export stays as it was
         where = one_line(str(exc.filename or out_dir))
         raise click.ClickException(f"cannot write the export to {where}: {exc.strerror or exc}") from None

@@ -14,11 +14,19 @@ it is what the export owns. A re-export into the same folder then
 A crash before the moves leaves the previous export as it was (the next export removes the
 staging folder); a crash during the moves leaves the new manifest in the staging folder, so the
 next export still knows which of the moved files were an export's.
+
+One export at a time per folder: an export holds an exclusive lock on ``.skyscript-export.lock``
+in the folder from its start to its end, and removes the file when it ends (``flock``: the
+kernel lets it go when the process dies, so a killed export never leaves the folder locked; the
+file it leaves behind is taken over by the next export). A second export into the same folder fails
+at once with :class:`ExportBusy`, before it touches anything; without the lock it would have
+taken the first one's staging folder for a crashed export's and removed it.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -34,11 +42,16 @@ log = logging.getLogger("skyscript.export")
 
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".skyscript-export-"
+LOCK = ".skyscript-export.lock"
 OWNERSHIP = "exact"  # the manifest key ``files`` lists exactly the files the export wrote
 # what an export of a release without an exact manifest (it listed every file in the folder) wrote
 _LEGACY_DIRS = ("frames", "webdataset", "scripts", "plots", "highlight")
 _LEGACY_TOP = ("README.md", "shooting_script.schema.json", "relationships.json")
 _WALK_CAP = 10_000  # files looked at for the "not part of this export" line
+
+
+class ExportBusy(RuntimeError):
+    """Another export is writing into the folder."""
 
 
 @dataclass
@@ -109,6 +122,44 @@ def _move(src: Path, dest: Path) -> None:
         src.unlink()
 
 
+def _take_lock(out: Path) -> int:
+    """The folder's export lock (an open descriptor holding ``flock`` on ``out/LOCK``), or
+    :class:`ExportBusy`. The lock file is removed again when the export ends
+    (:func:`_drop_lock`), so a lock counts only while its file is still the one at ``out/LOCK``."""
+    path = out / LOCK
+    for _ in range(100):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ExportBusy(f"another export is writing into {one_line(str(out))} (pid {holder}); "
+                             "wait for it to finish or export somewhere else") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        mine = os.fstat(fd)
+        if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            return fd
+        os.close(fd)  # locked a file the export before removed: try again with the current one
+    raise ExportBusy(f"could not take the export lock of {one_line(str(out))}")
+
+
+def _drop_lock(out: Path, fd: int) -> None:
+    """Remove the lock file while still holding it, then let the lock go."""
+    try:
+        (out / LOCK).unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
 class ExportFolder:
     """One export into ``out``: writers write under :attr:`stage`; :meth:`keep` names a file
     already in place with the right content; :meth:`commit` moves the export into place."""
@@ -116,16 +167,21 @@ class ExportFolder:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.out.mkdir(parents=True, exist_ok=True)
-        self._root = self.out.resolve()
-        self._previous: dict[str, list[Recorded]] = {}
-        for r in read_manifest(out / MANIFEST):
-            self._previous.setdefault(r.rel, []).append(r)
-        for old in sorted(out.glob(STAGING_PREFIX + "*")):  # a crashed export's staging folder
-            if old.is_dir() and not old.is_symlink():
-                for r in read_manifest(old / MANIFEST):  # it may have moved some of its files already
-                    self._previous.setdefault(r.rel, []).append(r)
-                shutil.rmtree(old, ignore_errors=True)
-        self.stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+        self._lock: int | None = _take_lock(out)
+        try:
+            self._root = self.out.resolve()
+            self._previous: dict[str, list[Recorded]] = {}
+            for r in read_manifest(out / MANIFEST):
+                self._previous.setdefault(r.rel, []).append(r)
+            for old in sorted(out.glob(STAGING_PREFIX + "*")):  # a crashed export's staging folder
+                if old.is_dir() and not old.is_symlink():
+                    for r in read_manifest(old / MANIFEST):  # it may have moved some of its files already
+                        self._previous.setdefault(r.rel, []).append(r)
+                    shutil.rmtree(old, ignore_errors=True)
+            self.stage = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+        except BaseException:
+            self._release()
+            raise
         self._kept: dict[str, Path] = {}
 
     def keep(self, rel: str) -> None:
@@ -147,28 +203,38 @@ class ExportFolder:
 
     def commit(self) -> CommitReport:
         """Move the staged files into place, remove the previous export's files this one did not
-        write, then move the manifest (the export is complete once it is in place)."""
-        staged = sorted(p for p in self.stage.rglob("*") if p.is_file())
-        written = {p.relative_to(self.stage).as_posix() for p in staged} | set(self._kept)
-        report = CommitReport()
-        for p in staged:
-            rel = p.relative_to(self.stage).as_posix()
-            if rel != MANIFEST:
-                _move(p, self.out / rel)
-        for rel, recs in sorted(self._previous.items()):
-            if rel not in written and rel != MANIFEST and self._remove(rel, recs):
-                report.removed.append(rel)
-        if (self.stage / MANIFEST).is_file():
-            _move(self.stage / MANIFEST, self.out / MANIFEST)
-        shutil.rmtree(self.stage, ignore_errors=True)
-        self._prune({str(PurePosixPath(rel).parent) for rel in report.removed})
-        report.foreign, report.foreign_capped = self._foreign(written | {MANIFEST})
+        write, then move the manifest (the export is complete once it is in place). The folder's
+        lock is let go however this ends."""
+        try:
+            staged = sorted(p for p in self.stage.rglob("*") if p.is_file())
+            written = {p.relative_to(self.stage).as_posix() for p in staged} | set(self._kept)
+            report = CommitReport()
+            for p in staged:
+                rel = p.relative_to(self.stage).as_posix()
+                if rel != MANIFEST:
+                    _move(p, self.out / rel)
+            for rel, recs in sorted(self._previous.items()):
+                if rel not in written and rel != MANIFEST and self._remove(rel, recs):
+                    report.removed.append(rel)
+            if (self.stage / MANIFEST).is_file():
+                _move(self.stage / MANIFEST, self.out / MANIFEST)
+            shutil.rmtree(self.stage, ignore_errors=True)
+            self._prune({str(PurePosixPath(rel).parent) for rel in report.removed})
+            report.foreign, report.foreign_capped = self._foreign(written | {MANIFEST, LOCK})
+        finally:
+            self._release()
         self._say(report)
         return report
 
     def abort(self) -> None:
         """Drop the staged files; the folder keeps the previous export as it was."""
         shutil.rmtree(self.stage, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            fd, self._lock = self._lock, None
+            _drop_lock(self.out, fd)
 
     def _inside(self, path: Path) -> bool:
         try:

@@ -214,3 +214,40 @@ def test_an_export_from_before_exact_manifests_removes_only_export_files(ctx: St
     _drama(ctx, [30])
     export_drama(ctx, out, with_frames=True)
     assert (out / "notes.txt").read_text() == "mine" and not (out / first[0]).exists()
+
+
+def test_one_export_at_a_time_per_folder_and_a_killed_one_leaves_no_lock(tmp_path: Path) -> None:
+    """A second export into a folder another process is exporting into fails at once, naming the
+    holder, and leaves the first one's staging folder alone; once the holder dies (kill -9) the
+    next export takes the folder, and no lock file is left behind after it."""
+    import signal
+    import subprocess
+    import sys
+
+    from skyscript.export.folder import LOCK, ExportBusy, ExportFolder
+
+    out = tmp_path / "export"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pathlib import Path; from skyscript.export.folder import ExportFolder; "
+         f"f = ExportFolder(Path({str(out)!r})); (f.stage / 'a.txt').write_text('a'); print('ready', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        staging = [p for p in out.iterdir() if p.name.startswith(".skyscript-export-")]
+        with pytest.raises(ExportBusy, match=f"another export is writing into .*export \\(pid {holder.pid}\\)"):
+            ExportFolder(out)
+        assert [p for p in out.iterdir() if p.name.startswith(".skyscript-export-")] == staging  # untouched
+        assert (staging[0] / "a.txt").read_text() == "a"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    folder = ExportFolder(out)  # the dead holder's lock is gone with it; its staging folder is swept
+    (folder.stage / "b.txt").write_text("b")
+    folder.commit()
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert not (out / LOCK).exists()
+    again = ExportFolder(out)  # in one process too, one after the other
+    again.abort()
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
