@@ -81,6 +81,7 @@ def pod_kwargs(spec: StepSpec, k8s: KubernetesSettings) -> dict[str, Any]:
             ]),
         ))
         priority = k8s.priority_class_cpu
+    volumes, mounts, env = pod_storage(r, k8s)
     env_from = [k.V1EnvFromSource(secret_ref=k.V1SecretEnvSource(name=n)) for n in k8s.env_from_secrets]
     env_from += [k.V1EnvFromSource(config_map_ref=k.V1ConfigMapEnvSource(name=n)) for n in k8s.env_from_configmaps]
     kwargs: dict[str, Any] = dict(
@@ -99,7 +100,17 @@ def pod_kwargs(spec: StepSpec, k8s: KubernetesSettings) -> dict[str, Any]:
         service_account_name=k8s.service_account,
         secrets=[Secret("env", s.env, s.secret, s.key) for s in k8s.secret_env],
         env_from=env_from or None,
-        env_vars={"SKYSCRIPT_MODE": "kubernetes"},
+        env_vars={"SKYSCRIPT_MODE": "kubernetes", **env},
+        volumes=volumes,
+        volume_mounts=mounts,
+        security_context=k.V1PodSecurityContext(
+            run_as_non_root=True, run_as_user=k8s.run_as_user, run_as_group=k8s.run_as_user, fs_group=k8s.run_as_user,
+            seccomp_profile=k.V1SeccompProfile(type="RuntimeDefault"),
+        ),
+        container_security_context=k.V1SecurityContext(
+            allow_privilege_escalation=False, read_only_root_filesystem=k8s.read_only_root, run_as_non_root=True,
+            capabilities=k.V1Capabilities(drop=["ALL"]),
+        ),
         schedule_timeout_seconds=k8s.schedule_timeout_s,
         startup_timeout_seconds=k8s.startup_timeout_s,
         active_deadline_seconds=k8s.active_deadline_s,
@@ -117,6 +128,27 @@ def pod_kwargs(spec: StepSpec, k8s: KubernetesSettings) -> dict[str, Any]:
     if k8s.kubernetes_conn_id:
         kwargs["kubernetes_conn_id"] = k8s.kubernetes_conn_id
     return kwargs
+
+
+def pod_storage(r: Resources, k8s: KubernetesSettings) -> tuple[list[Any], list[Any], dict[str, str]]:
+    """The step pod's writable places and model folder: a scratch emptyDir at /tmp (the only
+    place a step writes to on a read-only root; HOME and SKYSCRIPT_HOME live there), a
+    memory-backed /dev/shm for GPU steps, the model claim read-only at ``models_path``.
+    Returns (volumes, volume mounts, plain env vars)."""
+    from kubernetes.client import models as k
+
+    volumes = [k.V1Volume(name="scratch", empty_dir=k.V1EmptyDirVolumeSource(size_limit=k8s.scratch_size))]
+    mounts = [k.V1VolumeMount(name="scratch", mount_path="/tmp")]
+    env = {"HOME": "/tmp", "SKYSCRIPT_HOME": "/tmp/skyscript"}
+    if r.gpu and k8s.shm_size:
+        volumes.append(k.V1Volume(name="shm", empty_dir=k.V1EmptyDirVolumeSource(medium="Memory", size_limit=k8s.shm_size)))
+        mounts.append(k.V1VolumeMount(name="shm", mount_path="/dev/shm"))
+    if k8s.models_claim:
+        volumes.append(k.V1Volume(name="models", persistent_volume_claim=k.V1PersistentVolumeClaimVolumeSource(
+            claim_name=k8s.models_claim, read_only=True)))
+        mounts.append(k.V1VolumeMount(name="models", mount_path=k8s.models_path, read_only=True))
+        env["SKYSCRIPT_MODEL_DIR"] = k8s.models_path
+    return volumes, mounts, env
 
 
 def resolved_mode(mode: ExecutionMode | str | None, orch: OrchestrationSettings) -> ExecutionMode:

@@ -70,6 +70,19 @@ class KubernetesSettings(BaseModel):
     deferrable: bool = Field(False, description="wait for pods in the triggerer instead of a worker slot")
     in_cluster: bool | None = None
     kubernetes_conn_id: str | None = None
+    # the pod's security and its writable places
+    run_as_user: int = Field(10001, ge=1, description="uid (and gid, fsGroup) of the step container: the images' skyscript user")
+    read_only_root: bool = Field(
+        True, description="read-only root file system; the step writes only to its scratch volume (/tmp, also HOME)"
+    )
+    scratch_size: str = Field("20Gi", description="size limit of the scratch emptyDir at /tmp (work folders, spills)")
+    shm_size: str | None = Field(
+        "2Gi", description="GPU steps: a memory-backed /dev/shm of this size (torch workers); None: the runtime's 64 MiB"
+    )
+    models_claim: str | None = Field(
+        None, description="PersistentVolumeClaim holding the model folders, mounted read-only at models_path"
+    )
+    models_path: str = Field("/models", description="where the model claim is mounted (SKYSCRIPT_MODEL_DIR)")
 
 
 class OrchestrationSettings(BaseSettings):

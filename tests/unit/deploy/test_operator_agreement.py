@@ -174,3 +174,37 @@ def test_airflow_components_read_the_same_objects(monkeypatch: pytest.MonkeyPatc
     steps = {s.env: (s.secret, s.key) for s in orch.kubernetes.secret_env}
     for entry in airflow["secret"]:
         assert steps[entry["envName"]] == (entry["secretName"], entry["secretKey"]), entry
+
+
+def test_orchestration_and_pod_settings_reach_the_operator_with_the_codes_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every orchestration setting the chart exposes arrives in OrchestrationSettings: its default
+    is the code's default, and a value set in the chart lands in the step pod."""
+    from deploy_support import BASE_VALUES, merge, render
+
+    code = OrchestrationSettings(mode="kubernetes")
+    chart = _orch_from_chart(monkeypatch, None)
+    for name in ("drama_wait_s", "drama_poke_s", "max_active_runs", "max_batches", "crawl_max_tasks", "crawl_max_dramas", "batch_size"):
+        assert getattr(chart, name) == getattr(code, name), name
+    for name in ("run_as_user", "read_only_root", "scratch_size", "shm_size", "models_claim", "models_path"):
+        assert getattr(chart.kubernetes, name) == getattr(code.kubernetes, name), name
+
+    values = merge(BASE_VALUES, {"steps": {
+        "drama": {"waitSeconds": 0, "maxActiveRuns": 4},
+        "crawl": {"maxTasks": 8},
+        "pod": {"modelsClaim": "skyscript-models", "scratchSize": "80Gi", "shmSize": "", "runAsUser": 20002},
+    }})
+    data = render(values).get("ConfigMap", "skyscript-orchestration")["data"]
+    for key in list(os.environ):
+        if key.startswith("SKYSCRIPT_"):
+            monkeypatch.delenv(key)
+    for key, value in data.items():
+        monkeypatch.setenv(key, value)
+    orch = OrchestrationSettings()
+    assert (orch.drama_wait_s, orch.max_active_runs, orch.crawl_max_tasks) == (0, 4, 8)
+    pod = _pod(registry.get("keyinfo"), orch)["spec"]
+    (c,) = pod["containers"]
+    assert pod["securityContext"]["runAsUser"] == 20002
+    assert {"name": "models", "persistentVolumeClaim": {"claimName": "skyscript-models", "readOnly": True}} in pod["volumes"]
+    assert {"name": "scratch", "emptyDir": {"sizeLimit": "80Gi"}} in pod["volumes"]
+    assert not [v for v in pod["volumes"] if v["name"] == "shm"]  # "" turns the memory-backed /dev/shm off
+    assert {"name": "models", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]

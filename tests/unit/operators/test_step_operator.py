@@ -102,10 +102,37 @@ def test_credentials_come_from_secrets_never_plain_env() -> None:
         assert "value" not in env[name], f"{name} is a plain value"
         assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "skyscript-credentials"
     assert env["SKYSCRIPT_STORE_SECRET_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "store-secret-key"
-    plain = [e["name"] for e in c["env"] if "value" in e]
-    assert plain == ["SKYSCRIPT_MODE"]
+    plain = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+    assert plain == {"SKYSCRIPT_MODE": "kubernetes", "HOME": "/tmp", "SKYSCRIPT_HOME": "/tmp/skyscript"}
     assert {"secretRef": {"name": "skyscript-extra"}} in c["envFrom"]
     assert {"configMapRef": {"name": "skyscript-config"}} in c["envFrom"]
+
+
+def test_step_pods_run_as_the_image_user_on_a_read_only_root_with_scratch_and_models() -> None:
+    cpu = _pod(registry.get("probe"), _orch())
+    spec = cpu["spec"]
+    (c,) = spec["containers"]
+    assert spec["securityContext"] == {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
+                                       "seccompProfile": {"type": "RuntimeDefault"}}
+    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                                    "capabilities": {"drop": ["ALL"]}}
+    # the only writable place: a bounded scratch volume at /tmp, where HOME and SKYSCRIPT_HOME point
+    assert spec["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "20Gi"}}]
+    assert c["volumeMounts"] == [{"name": "scratch", "mountPath": "/tmp"}]
+    gpu = _pod(GPU_SPEC, _orch(models_claim="skyscript-models", scratch_size="50Gi"))
+    spec = gpu["spec"]
+    (c,) = spec["containers"]
+    assert spec["volumes"] == [
+        {"name": "scratch", "emptyDir": {"sizeLimit": "50Gi"}},
+        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}},
+        {"name": "models", "persistentVolumeClaim": {"claimName": "skyscript-models", "readOnly": True}},
+    ]
+    assert {"name": "models", "mountPath": "/models", "readOnly": True} in c["volumeMounts"]
+    assert {"name": "shm", "mountPath": "/dev/shm"} in c["volumeMounts"]
+    assert {"name": "SKYSCRIPT_MODEL_DIR", "value": "/models"} in c["env"]
+    relaxed = _pod(registry.get("probe"), _orch(read_only_root=False, run_as_user=4242))
+    assert relaxed["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False
+    assert relaxed["spec"]["securityContext"]["runAsUser"] == 4242
 
 
 def test_labels_name_drama_episode_step_and_run_with_label_safe_values() -> None:
