@@ -58,7 +58,7 @@ def unmasked_faces(
 
 class PrivacyStep(Step[PrivacySettings]):
     name = "privacy"
-    version = "4"  # 3: face-sized cells + blur, BlazeFace boxes masked, published copies verified; 4: proposal search
+    version = "5"  # 3: face-sized cells + blur, BlazeFace boxes masked, published copies verified; 4: proposal search; 5: proposals on a whole-factor reduction
     resources = CPU_VIDEO
     reads = ("keyframe.private_key", "private:frames", "ocr")
     writes = ("faces", "privacy", "public:frames", "keyframe.face_count", "keyframe.public_key", "keyframe.public_digest")
