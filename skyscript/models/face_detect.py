@@ -12,7 +12,7 @@ Two searches (``faces.search``):
   faces; dlib (upsampled once) and the two frontal cascades then search each proposal's
   neighbourhood, cut from the full frame and scaled so the face is about ``roi_face_px`` high, with
   windows from 0.6x to 1.8x the proposal. A face is counted when BlazeFace and a classic pass
-  agree (or dlib is confident). About 60 ms per 720p frame on one core.
+  agree (or dlib is confident). About 35 ms per 720p frame on one core.
 * ``exhaustive``: every classic pass (two frontal cascades, the profile cascade both ways, dlib)
   over the whole reduced frame at every scale, BlazeFace beside them; the rules below. About
   1.3 s per 720p frame.
