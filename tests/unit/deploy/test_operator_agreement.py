@@ -39,8 +39,10 @@ def _pod(spec: Any, orch: OrchestrationSettings) -> dict[str, Any]:
     return ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))  # type: ignore[no-any-return]
 
 
-def _orch_from_chart(monkeypatch: pytest.MonkeyPatch, case: str | None) -> OrchestrationSettings:
-    data = rendered(case).get("ConfigMap", "skyscript-orchestration")["data"]
+def _orch_from_chart(monkeypatch: pytest.MonkeyPatch, case: str | None, chart: Any = None) -> OrchestrationSettings:
+    """The settings the Airflow components get from the chart's orchestration ConfigMap
+    (``chart``: an already rendered chart, else the base values or a ci/ case)."""
+    data = (chart or rendered(case)).get("ConfigMap", "skyscript-orchestration")["data"]
     for key in list(os.environ):
         if key.startswith("SKYSCRIPT_"):
             monkeypatch.delenv(key)
@@ -193,13 +195,7 @@ def test_orchestration_and_pod_settings_reach_the_operator_with_the_codes_defaul
         "crawl": {"maxTasks": 8},
         "pod": {"modelsClaim": "skyscript-models", "scratchSize": "80Gi", "shmSize": "", "runAsUser": 20002},
     }})
-    data = render(values).get("ConfigMap", "skyscript-orchestration")["data"]
-    for key in list(os.environ):
-        if key.startswith("SKYSCRIPT_"):
-            monkeypatch.delenv(key)
-    for key, value in data.items():
-        monkeypatch.setenv(key, value)
-    orch = OrchestrationSettings()
+    orch = _orch_from_chart(monkeypatch, None, render(values))
     assert (orch.drama_wait_s, orch.max_active_runs, orch.crawl_max_tasks) == (0, 4, 8)
     pod = _pod(registry.get("keyinfo"), orch)["spec"]
     (c,) = pod["containers"]
