@@ -98,7 +98,7 @@ class CandidatePool:
         self._measure = measure
         self._frame_bytes = frame_bytes
         self.candidates: list[Candidate] = []
-        self.spilled = 0  # candidates encoded early because the memory budget was reached
+        self.spilled = 0  # candidates written to disk early because the memory budget was reached
         self._held: dict[int, tuple[Candidate, Any, int]] = {}  # frame index -> (candidate, frame, bytes)
         self._raw: dict[int, tuple[Path, str]] = {}  # frame index -> (spilled planes, pixel format)
         self._held_bytes = 0
