@@ -39,18 +39,10 @@ def fault_signals(spec: str) -> dict[tuple[str, int], signal.Signals]:
     return out
 
 
-def parse_faults(spec: str) -> set[tuple[str, int]]:
-    return set(fault_signals(spec))
-
-
 def signal_for(step: str, try_number: int, environ: dict[str, str] | None = None) -> signal.Signals | None:
     """The signal the fault spec sends ``step`` on ``try_number``, or None."""
     spec = (os.environ if environ is None else environ).get(FAULT_ENV, "")
     return fault_signals(spec).get((step, try_number)) if spec else None
-
-
-def should_kill(step: str, try_number: int, environ: dict[str, str] | None = None) -> bool:
-    return signal_for(step, try_number, environ) is not None
 
 
 def after_write(step: str, try_number: int, unit: str | None) -> None:

@@ -13,13 +13,13 @@ from skyscript.db import lineage
 from skyscript.db.models import StepRun
 from skyscript.orchestration.commands import StepInvocation
 from skyscript.orchestration.local import LocalStepRunner, StepProcessError, run_local, step_command
-from skyscript.steps.faults import FAULT_ENV, fault_signals, parse_faults, should_kill
+from skyscript.steps.faults import FAULT_ENV, fault_signals, signal_for
 
 
-def test_parse_faults() -> None:
-    assert parse_faults("probe@1, text@2") == {("probe", 1), ("text", 2)}
+def test_fault_signals_parse_the_spec() -> None:
+    assert set(fault_signals("probe@1, text@2")) == {("probe", 1), ("text", 2)}
     with pytest.raises(ValueError, match="STEP@TRY"):
-        parse_faults("probe")
+        fault_signals("probe")
     assert fault_signals("probe@1, text@2:TERM, scan@1:KILL") == {
         ("probe", 1): signal.SIGKILL, ("text", 2): signal.SIGTERM, ("scan", 1): signal.SIGKILL}
     with pytest.raises(ValueError, match="KILL"):
@@ -29,9 +29,9 @@ def test_parse_faults() -> None:
 def test_faults_fire_only_when_asked() -> None:
     inv = StepInvocation("probe", "d", episodes=("d--e",))
     assert step_command(inv)[1:3] == ["-m", "skyscript.cli"]
-    assert not should_kill("probe", 1, {})
-    assert should_kill("probe", 1, {FAULT_ENV: "probe@1"})
-    assert not should_kill("probe", 2, {FAULT_ENV: "probe@1"}) and not should_kill("scan", 1, {FAULT_ENV: "probe@1"})
+    assert signal_for("probe", 1, {}) is None
+    assert signal_for("probe", 1, {FAULT_ENV: "probe@1"}) == signal.SIGKILL
+    assert signal_for("probe", 2, {FAULT_ENV: "probe@1"}) is None and signal_for("scan", 1, {FAULT_ENV: "probe@1"}) is None
 
 
 def test_killed_step_leaves_a_running_row_and_the_retry_recovers(sample_media: Path, tmp_path: Path,
